@@ -1,0 +1,40 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the identity.entra collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Controller side of identity.entra.entra_token: a thin adapter over plugin_utils._acquire."""
+
+from __future__ import annotations
+
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.identity.entra.plugins.plugin_utils._acquire import get_token
+from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError
+from ansible_collections.identity.entra.plugins.plugin_utils._options import from_mapping
+
+display = Display()
+
+
+class ActionModule(ActionBase):
+    """Runs on the controller whatever host the task targets; returns the token as a fact."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        result['changed'] = False
+        args = dict(self._task.args)
+        fact_name = args.pop('fact_name', None) or 'entra_token'
+        try:
+            if not isinstance(fact_name, str) or not fact_name.isidentifier() or fact_name.startswith('ansible_'):
+                raise EntraTokenError('invalid_argument', detail="Option 'fact_name' must be a valid variable name, got %r" % (fact_name,))
+            facts = get_token(from_mapping(args), warn=display.warning)
+        except EntraTokenError as exc:
+            result.update(failed=True, msg=exc.message, error=exc.as_dict())
+            return result
+        result['ansible_facts'] = {fact_name: facts}
+        return result

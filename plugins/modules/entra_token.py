@@ -1,0 +1,244 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the identity.entra collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This file only documents the module: the action plugin of the same name does the work on the controller.
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: entra_token
+short_description: Get a Microsoft Entra ID access token by username and password, cache first
+version_added: 0.1.0
+author:
+  - identity.entra maintainers
+description:
+  - Gets an access token for a user of a Microsoft Entra ID tenant and returns it as a fact.
+  - Runs on the controller whatever host the task targets. It looks in the controller's token cache first (no network call
+    while a cached token is valid for O(min_validity) seconds), then uses the cached refresh token, and only then signs in with
+    the username and password (the resource owner password credentials flow, ROPC) through C(msal).
+  - The token cache is one file per controller in msal's unified format, locked across processes, replaced atomically and
+    private to its owner. When many forks need the same token at once, one signs in and the others use its result.
+  - Failures are structured. RV(error.kind) is stable and says what happened; RV(error.mitigation) says what a person must do;
+    RV(msg) says both in one line.
+  - Username/password sign-in cannot satisfy MFA, Conditional Access interaction or consent prompts and does not work for personal
+    Microsoft accounts. msal marks the flow as deprecated for that reason; the collection silences that warning once, here, on purpose.
+    Prefer a service principal or managed identity where you can; use this for accounts that must act as a user.
+requirements:
+  - msal >= 1.31 on the controller
+extends_documentation_fragment:
+  - identity.entra.entra_token
+options:
+  fact_name:
+    description:
+      - Name of the fact that receives the token.
+    type: str
+    default: entra_token
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: Getting a token changes nothing on any host, so it runs normally in check mode.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in diff mode) when in diff mode.
+    support: none
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: all
+notes:
+  - The module never reports C(changed).
+  - Options fall back to the controller's environment variables named in each option.
+  - The access token is returned as a fact. With fact caching on (for example C(jsonfile)), facts are persisted by Ansible,
+    so the access token is written to the fact cache until it expires; use O(fact_name) with C(no_log) tasks, or C(set_fact)
+    with C(cacheable=false), if that matters to you. The refresh token, id token and password are never returned.
+  - Where the cache lives in AWX / Automation Platform and how to share it is described in the collection's docs (docs/cache.md).
+seealso:
+  - plugin: identity.entra.entra_token
+    plugin_type: lookup
+'''
+
+EXAMPLES = r'''
+- name: Get a token for Microsoft Graph (the password is needed only when the cache cannot serve)
+  identity.entra.entra_token:
+    tenant: contoso.com
+    client_id: 00000000-0000-0000-0000-000000000001
+    username: automation@contoso.com
+    password: "{{ vault_entra_password }}"
+
+- name: Use it
+  ansible.builtin.uri:
+    url: https://graph.microsoft.com/v1.0/me
+    headers:
+      Authorization: "Bearer {{ entra_token.access_token }}"
+
+- name: A token for another resource, under another fact name, from a national cloud
+  identity.entra.entra_token:
+    tenant: 11111111-2222-3333-4444-555555555555
+    client_id: 00000000-0000-0000-0000-000000000001
+    username: automation@contoso.us
+    password: "{{ vault_entra_password }}"
+    cloud: usgov
+    scopes: ['https://management.usgovcloudapi.net/.default']
+    fact_name: arm_token
+
+- name: Handle a sign-in failure by its kind
+  identity.entra.entra_token:
+    tenant: contoso.com
+    client_id: 00000000-0000-0000-0000-000000000001
+    username: automation@contoso.com
+    password: "{{ vault_entra_password }}"
+  register: sign_in
+  failed_when: sign_in is failed and sign_in.error.kind not in ['throttled', 'service_unavailable']
+'''
+
+RETURN = r'''
+ansible_facts:
+  description: The token, under the name given in O(fact_name) (default C(entra_token)).
+  returned: success
+  type: dict
+  contains:
+    entra_token:
+      description: The token and what is known about it. Never the refresh token, the id token or the password.
+      returned: success
+      type: dict
+      contains:
+        access_token:
+          description: 'The access token, for an C(Authorization: Bearer) header.'
+          type: str
+          returned: success
+        token_type:
+          description: Token type, normally V(Bearer).
+          type: str
+          returned: success
+          sample: Bearer
+        expires_on:
+          description: Expiry time in epoch seconds.
+          type: int
+          returned: success
+          sample: 1767225600
+        expires_in:
+          description: Seconds the token stays valid from now.
+          type: int
+          returned: success
+          sample: 3599
+        scopes:
+          description: Scopes granted to the token.
+          type: list
+          elements: str
+          returned: success
+          sample: ['https://graph.microsoft.com/.default', 'https://graph.microsoft.com/User.Read']
+        username:
+          description: The signed-in user's name.
+          type: str
+          returned: success
+          sample: automation@contoso.com
+        tenant_id:
+          description: Tenant ID (GUID) the token was issued by.
+          type: str
+          returned: success
+        home_account_id:
+          description: msal's account id (C(<object id>.<home tenant id>)) in the cache.
+          type: str
+          returned: success
+        authority:
+          description: The authority URL used.
+          type: str
+          returned: success
+          sample: https://login.microsoftonline.com/contoso.com
+        source:
+          description: Where the token came from. V(cache) (no network call), V(refresh) (the cached refresh token), V(password) (a sign-in).
+          type: str
+          returned: success
+          sample: cache
+msg:
+  description: On failure, one line saying what happened and what to do.
+  returned: failure
+  type: str
+  sample: The sign-in requires multi-factor authentication, which the username/password flow cannot perform (AADSTS50076). Use ...
+error:
+  description: On failure, the structured error.
+  returned: failure
+  type: dict
+  contains:
+    kind:
+      description:
+        - Stable error kind; one of the following.
+        # BEGIN error kinds (generated by hacking/render_error_docs.py)
+        - 'V(invalid_argument): An option has a wrong value. Retryable: no. What to do: Fix the option named in the message.'
+        - 'V(password_required): No usable token or refresh token is cached and no password was given. Retryable: no. What to do: Set the password option (or ENTRA_PASSWORD / AZURE_PASSWORD) for the first sign-in.'
+        - 'V(tenant_endpoint_required) (AADSTS 90010, 9001023): The username/password flow is not supported on the /common or /consumers endpoints. Retryable: no. What to do: Set tenant to the directory''s tenant ID or domain, or to ''organizations''.'
+        - 'V(invalid_credentials) (AADSTS 50126, 50056, 50012): The username or password is wrong. Retryable: no. What to do: Check the password (and that it has not been changed); repeated failures can lock the account.'
+        - 'V(user_not_found) (AADSTS 50034, 50020, 50155): The user does not exist in this tenant. Retryable: no. What to do: Check the username and that tenant is the directory the user belongs to (or is a guest in).'
+        - 'V(mfa_required) (AADSTS 50076, 50079, 50074, 50072, 53004): The sign-in requires multi-factor authentication, which the username/password flow cannot perform. Retryable: no. What to do: Use an account excluded from MFA (for example a dedicated automation account under a Conditional Access exclusion), or an interactive or device-code flow, or a service principal.'
+        - 'V(consent_required) (AADSTS 65001, 65004): The application has no consent for the requested scopes. Retryable: no. What to do: Grant admin consent for these scopes on the app registration (API permissions > Grant admin consent); the username/password flow cannot show a consent prompt.'
+        - 'V(conditional_access_blocked) (AADSTS 53003, 53000, 53001, 53002, 530032): A Conditional Access policy blocked the sign-in. Retryable: no. What to do: Ask an administrator for a policy exception for this account and app, or use a flow the policy allows (the sign-in logs show the policy by correlation id).'
+        - 'V(account_locked) (AADSTS 50053): The account is locked, usually after too many wrong passwords. Retryable: no. What to do: Wait for the lockout to end or ask an administrator to unlock it; fix the stored password first.'
+        - 'V(account_disabled) (AADSTS 50057): The account is disabled. Retryable: no. What to do: Ask an administrator to enable the account (accountEnabled) or use another account.'
+        - 'V(password_expired) (AADSTS 50055, 50144): The password has expired. Retryable: no. What to do: Change the password interactively, then update the stored password.'
+        - 'V(interaction_required) (AADSTS 50158, 50097, 50105, 50129): The sign-in needs a user interaction that the username/password flow cannot perform. Retryable: no. What to do: Sign in interactively once to resolve it, or use an interactive or device-code flow.'
+        - 'V(app_not_found) (AADSTS 700016, 700054): The application (client_id) was not found in the tenant. Retryable: no. What to do: Check client_id and tenant; a single-tenant app must be used with its own tenant.'
+        - 'V(public_client_required) (AADSTS 7000218, 7000215): The application is not allowed to use public client flows. Retryable: no. What to do: Turn on ''Allow public client flows'' (Authentication blade; allowPublicClient=true in the manifest) of the app registration.'
+        - 'V(invalid_scope) (AADSTS 70011, 28000, 28003, 500011, 650057): The requested scopes are invalid or name more than one resource. Retryable: no. What to do: Request scopes of one resource per token, e.g. [''https://graph.microsoft.com/.default''], and check their spelling.'
+        - 'V(tenant_not_found) (AADSTS 90002, 50128, 50059, 90072): The tenant was not found. Retryable: no. What to do: Check the tenant ID or domain, and that cloud / authority_host matches the cloud the tenant lives in.'
+        - 'V(unsupported_account) (AADSTS 500200, 50107): The account is a personal Microsoft account or its domain is unknown to Entra ID; the username/password flow supports work or school accounts only. Retryable: no. What to do: Use a work or school account of the tenant; personal accounts need an interactive or device-code flow.'
+        - 'V(federated_sign_in_failed): The user''s federated identity provider (AD FS / WS-Trust) refused or could not be reached. Retryable: no. What to do: Check the password at the identity provider, and that its WS-Trust username/password endpoint is enabled and reachable.'
+        - 'V(refresh_token_expired) (AADSTS 700082, 50173, 70008, 50132, 50133, 700084): The cached refresh token has expired or was revoked. Retryable: no. What to do: Give the password so that a new sign-in can happen; the cache is updated automatically.'
+        - 'V(throttled) (AADSTS 50196): Entra ID throttled the request (HTTP 429). Retryable: yes. What to do: Wait for the Retry-After period and retry; reduce parallel sign-ins (the token cache serves repeated requests).'
+        - 'V(service_unavailable): Entra ID answered with a server error (HTTP 5xx). Retryable: yes. What to do: Retry later; if it persists, check the Azure status page and the correlation id.'
+        - 'V(network_error): The sign-in endpoint could not be reached (connection refused, reset or timed out). Retryable: yes. What to do: Check network access, proxy and DNS to the authority host, and the timeout option; then retry.'
+        - 'V(tls_error): The TLS certificate of the sign-in endpoint could not be verified. Retryable: no. What to do: Give the CA bundle that signs it in ca_path (for TLS-inspecting proxies), or check the authority host.'
+        - 'V(invalid_response): The sign-in endpoint sent an answer that is not valid (HTML, truncated or non-JSON). Retryable: yes. What to do: Check proxies between you and the authority host and that authority_host is an Entra endpoint; then retry.'
+        - 'V(cache_error): The token cache file cannot be used safely. Retryable: no. What to do: Fix the cache file or directory as the message says, or set cache_path elsewhere (or cache=false).'
+        - 'V(unknown): Sign-in failed for a reason this collection does not recognise. Retryable: no. What to do: Read the error description and look up the AADSTS code and correlation id in the Entra sign-in logs.'
+        # END error kinds
+      type: str
+      returned: failure
+      sample: mfa_required
+    aadsts:
+      description: The AADSTS error code Entra ID sent, or null.
+      type: int
+      returned: failure
+      sample: 50076
+    error:
+      description: The OAuth error code, for example V(invalid_grant).
+      type: str
+      returned: failure
+    suberror:
+      description: Entra's suberror, for example V(consent_required) or V(basic_action), when it sent one.
+      type: str
+      returned: failure
+    description:
+      description: The first line of Entra's error description.
+      type: str
+      returned: failure
+    correlation_id:
+      description: Correlation id to look up in the Entra sign-in logs.
+      type: str
+      returned: failure
+    trace_id:
+      description: Trace id of the failed request.
+      type: str
+      returned: failure
+    timestamp:
+      description: Time of the failure as Entra reported it.
+      type: str
+      returned: failure
+    status:
+      description: HTTP status of the failing answer, when there was one.
+      type: int
+      returned: failure
+    retryable:
+      description: Whether retrying the same request later can succeed.
+      type: bool
+      returned: failure
+    mitigation:
+      description: What a person must do.
+      type: str
+      returned: failure
+'''
