@@ -1,0 +1,155 @@
+"""Entra's OAuth error responses: the AADSTS catalogue and the exact body shape.
+
+Bodies follow what Entra sends (see the reference ``entra-ropc-wire.md`` and
+Microsoft's error-code reference): ``error``, ``error_description`` =
+``"AADSTSnnnnn: text\\r\\nTrace ID: ...\\r\\nCorrelation ID: ...\\r\\nTimestamp: ..."``,
+``error_codes``, ``timestamp``, ``trace_id``, ``correlation_id`` (the caller's
+``client-request-id`` when it sent one), ``error_uri`` and, where Entra sends them,
+``suberror`` and ``claims``.  Status is 400, except 401 for ``invalid_client``.
+"""
+
+import json
+import time
+import uuid
+
+from .http import json_response
+
+# code: (error, suberror, message template)
+CATALOGUE = {
+    50126: ("invalid_grant", None, "Error validating credentials due to invalid username or password."),
+    50034: ("invalid_grant", None, "The user account {{EmailHidden}} does not exist in the {tenant} directory. "
+                                   "To sign into this application, the account must be added to the directory."),
+    50076: ("invalid_grant", "basic_action", "Due to a configuration change made by your administrator, or because you "
+                                             "moved to a new location, you must use multi-factor authentication to "
+                                             "access '{resource_app}'."),
+    50079: ("invalid_grant", "basic_action", "Due to a configuration change made by your administrator, or because you "
+                                             "moved to a new location, you must enroll in multi-factor authentication "
+                                             "to access '{resource_app}'."),
+    65001: ("invalid_grant", "consent_required", "The user or administrator has not consented to use the application "
+                                                 "with ID '{client_id}' named '{app_name}'. Send an interactive "
+                                                 "authorization request for this user and resource."),
+    53003: ("invalid_grant", "message_only", "Access has been blocked by Conditional Access policies. The access policy "
+                                             "does not allow token issuance."),
+    50053: ("invalid_grant", None, "The account is locked, you've tried to sign in too many times with an incorrect "
+                                   "user ID or password."),
+    50055: ("invalid_grant", "user_password_expired", "The password is expired."),
+    50057: ("invalid_grant", None, "The user account is disabled."),
+    50158: ("interaction_required", None, "External security challenge not satisfied. User will be redirected to "
+                                          "another page or authentication provider to satisfy additional "
+                                          "authentication challenges."),
+    700016: ("unauthorized_client", None, "Application with identifier '{client_id}' was not found in the directory "
+                                          "'{tenant_name}'. This can happen if the application has not been installed "
+                                          "by the administrator of the tenant or consented to by any user in the "
+                                          "tenant. You may have sent your authentication request to the wrong tenant."),
+    7000218: ("invalid_client", None, "The request body must contain the following parameter: 'client_assertion' or "
+                                      "'client_secret'."),
+    7000215: ("invalid_client", None, "Invalid client secret provided. Ensure the secret being sent in the request is "
+                                      "the client secret value, not the client secret ID, for a secret added to app "
+                                      "'{client_id}'."),
+    9001023: ("invalid_request", None, "The grant type is not supported over the /common or /consumers endpoints. "
+                                       "Please use the /organizations or tenant-specific endpoint."),
+    70011: ("invalid_scope", None, "The provided request must include a 'scope' input parameter. The provided value "
+                                   "for the input parameter 'scope' is not valid. The scope {scope} is not valid."),
+    28000: ("invalid_request", None, "Provided value for the input parameter scope is not valid because it contains "
+                                     "more than one resource. Scope {scope} is not valid."),
+    90002: ("invalid_request", None, "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID "
+                                     "and are signing into the correct cloud. Check with your subscription "
+                                     "administrator, this may happen if there are no active subscriptions for the "
+                                     "tenant."),
+    700082: ("invalid_grant", None, "The refresh token has expired due to inactivity. The token was issued on "
+                                    "{issued} and was inactive for {inactive}."),
+    50173: ("invalid_grant", None, "The provided grant has expired due to it being revoked, a fresh auth token is "
+                                   "needed. The user might have changed or reset their password. The grant was issued "
+                                   "on '{issued}' and the TokensValidFrom date (before which tokens are not valid) for "
+                                   "this user is '{valid_from}'."),
+    9002313: ("invalid_grant", None, "Invalid request. Request is malformed or invalid."),
+    70000: ("invalid_grant", None, "Provided grant is invalid or malformed."),
+    900144: ("invalid_request", None, "The request body must contain the following parameter: '{param}'."),
+    900561: ("invalid_request", None, "The endpoint only accepts POST, OPTIONS requests. Received a {method} request."),
+    70003: ("unsupported_grant_type", None, "The app requested an unsupported grant type '{grant_type}'."),
+    500011: ("invalid_resource", None, "The resource principal named {resource} was not found in the tenant named "
+                                       "{tenant_name}. This can happen if the application has not been installed by "
+                                       "the administrator of the tenant or consented to by any user in the tenant. "
+                                       "You might have sent your authentication request to the wrong tenant."),
+    50008: ("invalid_grant", None, "SAML token is invalid."),
+    50107: ("invalid_request", None, "The requested federation realm object '{realm}' does not exist."),
+}
+
+
+def entra_timestamp(epoch=None):
+    """Entra's ``YYYY-MM-DD HH:MM:SSZ`` timestamps."""
+    return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(time.time() if epoch is None else epoch))
+
+
+def iso_timestamp(epoch):
+    """The 7-digit-fraction ISO form used inside AADSTS700082/50173 texts."""
+    whole = int(epoch)
+    fraction = int(round((epoch - whole) * 10 ** 7))
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + ".%07dZ" % min(fraction, 9999999)
+
+
+def inactive_span(seconds):
+    """``d.hh:mm:ss`` as Entra writes inactivity spans."""
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return "%d.%02d:%02d:%02d" % (days, hours, minutes, secs)
+
+
+def correlation_id(request):
+    """The caller's ``client-request-id`` (Entra echoes it), else a fresh GUID."""
+    value = request.header("client-request-id") if request is not None else None
+    return value or str(uuid.uuid4())
+
+
+def ests_headers(trace_id, corr, request=None):
+    """Headers Entra's token service puts on every answer."""
+    headers = {
+        "Cache-Control": "no-store, no-cache",
+        "Pragma": "no-cache",
+        "Expires": "-1",
+        "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+        "X-Content-Type-Options": "nosniff",
+        "x-ms-request-id": trace_id,
+        "x-ms-ests-server": "2.1.emulator",
+    }
+    if request is not None and request.header("client-request-id"):
+        headers["client-request-id"] = corr
+    return headers
+
+
+def error_body(code, base_url, request=None, claims=None, error=None, **fmt):
+    """The JSON object Entra answers with for ``code`` (message filled from ``fmt``)."""
+    default_error, suberror, template = CATALOGUE[code]
+    trace_id = str(uuid.uuid4())
+    corr = correlation_id(request)
+    stamp = entra_timestamp()
+    message = "AADSTS%d: %s" % (code, template.format(**fmt))
+    body = {
+        "error": error or default_error,
+        "error_description": "%s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s" % (message, trace_id, corr, stamp),
+        "error_codes": [code],
+        "timestamp": stamp,
+        "trace_id": trace_id,
+        "correlation_id": corr,
+        "error_uri": "%s/error?code=%d" % (base_url, code),
+    }
+    if suberror:
+        body["suberror"] = suberror
+    if claims is not None:
+        body["claims"] = claims if isinstance(claims, str) else json.dumps(claims, separators=(",", ":"))
+    return body
+
+
+def entra_error(code, base_url, request=None, status=None, claims=None, error=None, **fmt):
+    """A complete error Response: body, Entra's status for the error, and its headers."""
+    body = error_body(code, base_url, request=request, claims=claims, error=error, **fmt)
+    if status is None:
+        status = 401 if body["error"] == "invalid_client" else 400
+    return json_response(status, body, ests_headers(body["trace_id"], body["correlation_id"], request))
+
+
+def ca_claims(policy_id):
+    """The ``claims`` challenge Entra adds when a Conditional Access policy is the cause."""
+    return {"access_token": {"capolids": {"essential": True, "values": [policy_id]}}}
