@@ -7,13 +7,10 @@
 from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
-from ansible.utils.display import Display
 
 from ansible_collections.identity.entra.plugins.plugin_utils._acquire import get_token
 from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError
 from ansible_collections.identity.entra.plugins.plugin_utils._options import from_mapping
-
-display = Display()
 
 
 class ActionModule(ActionBase):
@@ -29,12 +26,19 @@ class ActionModule(ActionBase):
         result['changed'] = False
         args = dict(self._task.args)
         fact_name = args.pop('fact_name', None) or 'entra_token'
+        warnings = []
         try:
             if not isinstance(fact_name, str) or not fact_name.isidentifier() or fact_name.startswith('ansible_'):
                 raise EntraTokenError('invalid_argument', detail="Option 'fact_name' must be a valid variable name, got %r" % (fact_name,))
-            facts = get_token(from_mapping(args), warn=display.warning)
+            facts = get_token(from_mapping(args), warn=warnings.append)
         except EntraTokenError as exc:
             result.update(failed=True, msg=exc.message, error=exc.as_dict())
-            return result
+            return self._with_warnings(result, warnings)
         result['ansible_facts'] = {fact_name: facts}
+        return self._with_warnings(result, warnings)
+
+    @staticmethod
+    def _with_warnings(result, warnings):
+        if warnings:
+            result['warnings'] = result.get('warnings', []) + warnings
         return result

@@ -89,7 +89,9 @@ def lookup_error_message(exc: EntraTokenError) -> str:
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
-        self.set_options(var_options=variables, direct=kwargs)
+        # Options may come from entra_* variables; Ansible hands those to lookups untemplated.
+        own_vars = {name: self._templar.template(value) for name, value in (variables or {}).items() if name.startswith('entra_')}
+        self.set_options(var_options=own_vars, direct=kwargs)
         try:
             if terms:
                 raise EntraTokenError('invalid_argument', detail='This lookup takes no terms, only named options')

@@ -115,7 +115,7 @@ class _Acquisition:
             self._save_discovery()
             self.http.close()
         after = json.loads(cache.serialize())
-        if self.store is not None and cache.has_state_changed:
+        if self.store is not None and after != before:
             self.store.update(lambda current: merge_changes(before, after, current))
         return self._facts(after, result)
 
@@ -151,8 +151,11 @@ class _Acquisition:
             return result
 
     def _error_from_result(self, result: dict) -> EntraTokenError:
-        status = self.http.last_answer.status_code if self.http.last_answer else None
-        return from_response_body(result, status)
+        answer = self.http.last_answer
+        status = answer.status_code if answer else None
+        retry_after = answer.headers.get('retry-after') if answer else None
+        detail = 'Entra ID throttled the request (HTTP 429, Retry-After: %ss)' % retry_after if status == 429 and retry_after else ''
+        return from_response_body(result, status, detail=detail)
 
     def _classify_exception(self, exc) -> EntraTokenError:
         answer = self.http.last_answer

@@ -31,7 +31,6 @@ from ansible_collections.identity.entra.plugins.plugin_utils._errors import Entr
 
 DISCOVERY_TTL = 24 * 3600
 _DISCOVERY_MARKERS = ('/.well-known/openid-configuration', '/common/userrealm/')
-_UNSUPPORTED_REALMS = ('msa', 'unknown')
 
 
 class _Answer:
@@ -118,14 +117,23 @@ class EntraHttpClient:
         if '/common/userrealm/' not in url or answer.status_code != 200:
             return
         try:
-            account_type = str(json.loads(answer.text).get('account_type', '')).lower()
-        except (ValueError, AttributeError):
+            realm = json.loads(answer.text)
+        except ValueError:
             return
-        if account_type in _UNSUPPORTED_REALMS:
-            raise EntraTokenError(
-                'unsupported_account',
-                detail='%s is %s' % (self._request.username, 'a personal Microsoft account' if account_type == 'msa'
-                                     else 'in a domain Entra ID does not know'))
+        if not isinstance(realm, dict):
+            return
+        account_type = str(realm.get('account_type', '')).lower()
+        if account_type == 'unknown':
+            raise EntraTokenError('unsupported_account', detail='The domain of %s is not known to Entra ID' % self._request.username)
+        if account_type == 'msa' or (account_type == 'federated' and _is_microsoft_account_realm(realm)):
+            raise EntraTokenError('unsupported_account', detail='%s is a personal Microsoft account' % self._request.username)
+
+
+def _is_microsoft_account_realm(realm: dict) -> bool:
+    """Entra answers 'Federated' for personal-account domains, federated to login.live.com's rst2.srf."""
+    endpoint = urlsplit(str(realm.get('federation_active_auth_url') or ''))
+    return (endpoint.hostname or '').endswith('live.com') or endpoint.path.endswith('/rst2.srf') \
+        or str(realm.get('domain_name', '')).lower() == 'live.com'
 
 
 def _soap_reason(text: str) -> str:

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The module's integration test: several real playbook runs against the emulator.
+set -eux
+
+CONFIG=$(cd ../.. && pwd)/integration_config.yml
+export ANSIBLE_ROLES_PATH=..
+WORK=$(mktemp -d "${OUTPUT_DIR:-/tmp}/entra_token.XXXXXX")
+export ENTRA_TEST_WORK=$WORK
+
+# 1. Behaviour of the module: success, cache, refresh, every error kind, cache safety.
+ansible-playbook -i "$INVENTORY_PATH" -e "@$CONFIG" -e "work_dir=$WORK" module.yml "$@"
+
+# 2. Twenty hosts, ten forks, a cold cache: exactly one token request.
+ansible-playbook -i files/twenty_hosts.ini -e "@$CONFIG" -e "work_dir=$WORK" --forks 10 forks.yml "$@"
+
+# 3. Secrets never reach output or files (-vvvv, default and json callbacks, fact caching on).
+bash files/canaries.sh "$CONFIG" "$WORK"
