@@ -10,7 +10,7 @@ name: entra_token
 short_description: Get a Microsoft Entra ID access token by username and password, cache first
 version_added: 0.1.0
 author:
-  - identity.entra maintainers
+  - Identity Entra Maintainers (@identity-entra)
 description:
   - Returns an access token for a user of a Microsoft Entra ID tenant, using the controller's token cache first
     (no network call while a cached token is valid), then the cached refresh token, then the username and password
@@ -72,9 +72,11 @@ from ansible.utils.display import Display
 
 from ansible_collections.identity.entra.plugins.plugin_utils._acquire import get_token
 from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError
-from ansible_collections.identity.entra.plugins.plugin_utils._options import from_plugin
+from ansible_collections.identity.entra.plugins.plugin_utils._options import OPTION_SPEC, from_plugin
 
 display = Display()
+# The doc fragment names one variable per option: entra_<option>.
+OPTION_VARIABLES = tuple('entra_' + name for name in OPTION_SPEC)
 
 
 def lookup_error_message(exc: EntraTokenError) -> str:
@@ -90,7 +92,7 @@ class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
         # Options may come from entra_* variables; Ansible hands those to lookups untemplated.
-        own_vars = {name: self._templar.template(value) for name, value in (variables or {}).items() if name.startswith('entra_')}
+        own_vars = {name: self._templar.template(variables[name]) for name in OPTION_VARIABLES if name in (variables or {})}
         self.set_options(var_options=own_vars, direct=kwargs)
         try:
             if terms:

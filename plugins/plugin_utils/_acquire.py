@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 import time
 import warnings
 
@@ -96,8 +97,12 @@ class _Acquisition:
         self.http = None
 
     def run(self, doc: dict) -> dict:
-        import msal  # loaded only when the cache cannot serve: it costs a few hundred milliseconds
-        from ansible_collections.identity.entra.plugins.plugin_utils._http import EntraHttpClient
+        try:
+            import msal  # loaded only when the cache cannot serve: it costs a few hundred milliseconds
+            from ansible_collections.identity.entra.plugins.plugin_utils._http import EntraHttpClient
+        except ImportError as exc:
+            raise EntraTokenError('unknown', detail='The Python package %s is missing on the controller (%s); install it with '
+                                  "pip install -r requirements.txt (msal>=1.31)" % (exc.name, sys.executable)) from None
 
         before = copy.deepcopy(doc)
         cache = msal.SerializableTokenCache()
@@ -180,8 +185,13 @@ class _Acquisition:
     def _save_discovery(self):
         if self.discovery_store is not None and self.http.discovery_changed:
             fresh = dict(self.http.discovery)
+
+            def add_fresh(current):
+                current.update(fresh)
+                return current
+
             try:
-                self.discovery_store.update(lambda current: dict(current, **fresh))
+                self.discovery_store.update(add_fresh)
             except CacheStoreError:
                 pass  # a discovery cache is an optimisation; the token cache reports its own problems
 

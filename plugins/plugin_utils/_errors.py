@@ -210,6 +210,12 @@ def from_response_body(body: dict, status: int | None = None, detail: str = '') 
     )
 
 
+def describe_kind(kind: ErrorKind) -> str:
+    """One line per kind, as the module documentation lists them."""
+    codes = ' (AADSTS %s)' % ', '.join(str(code) for code in kind.aadsts) if kind.aadsts else ''
+    return 'V(%s)%s: %s Retryable: %s. What to do: %s' % (kind.name, codes, kind.summary, 'yes' if kind.retryable else 'no', kind.mitigation)
+
+
 def render_kinds_table() -> str:
     """Markdown table of every kind (for docs/ and the module documentation)."""
     rows = ['| kind | AADSTS codes | retryable | what happened | what to do |', '|---|---|---|---|---|']

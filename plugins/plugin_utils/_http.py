@@ -25,7 +25,10 @@ import re
 import time
 from urllib.parse import urlsplit
 
-import requests
+try:
+    import requests
+except ImportError:  # msal brings requests; _acquire reports a missing msal before this module is used
+    requests = None
 
 from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError
 

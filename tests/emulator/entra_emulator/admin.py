@@ -95,7 +95,7 @@ def _faults_clear(state, request, body):
 
 
 def _user(state, body):
-    _, user = state.find_user(body["user"])
+    _unused, user = state.find_user(body["user"])
     if user is None:
         raise ValueError("unknown user %s" % body["user"])
     return user

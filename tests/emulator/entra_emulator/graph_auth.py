@@ -87,7 +87,7 @@ def _unauthorized(state, host: str, message: str) -> GraphError:
 
 def authenticate(state, authorization: Optional[str], host: str, now: Optional[float] = None) -> dict:
     """The claims of a valid bearer token, or the GraphError (401) Graph would answer."""
-    scheme, _, token = (authorization or "").strip().partition(" ")
+    scheme, _unused, token = (authorization or "").strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized(state, host, "Access token is empty.")

@@ -195,7 +195,7 @@ def _mfa_gate(user, wanted, refresh=False):
 
 
 def _password_user(state, tenant, form):
-    _, user = state.find_user(form["username"], tenant)
+    _unused, user = state.find_user(form["username"], tenant)
     if user is None:
         raise Refusal(50034, tenant=tenant["id"])
     _gate(user, password=form["password"])
@@ -214,7 +214,7 @@ def _refresh_user(state, tenant, app, form, record, wanted):
     if status == "expired":
         raise Refusal(700082, issued=errors.iso_timestamp(record["issued_at"]),
                       inactive=errors.inactive_span(record["lifetime"]))
-    _, user = state.find_user(record["upn"], tenant)
+    _unused, user = state.find_user(record["upn"], tenant)
     if user is None:
         raise Refusal(50034, tenant=tenant["id"])
     _gate(user, refresh=True)
@@ -226,7 +226,7 @@ def _refresh_user(state, tenant, app, form, record, wanted):
 def _assertion_user(state, tenant, assertion, wanted):
     if assertion is None or assertion["not_on_or_after"] < state.clock.now():
         raise Refusal(50008)
-    _, user = state.find_user(assertion["upn"], tenant)
+    _unused, user = state.find_user(assertion["upn"], tenant)
     if user is None:
         raise Refusal(50034, tenant=tenant["id"])
     _gate(user)

@@ -81,7 +81,7 @@ def test_per_user_and_per_grant_faults(emu):
 def test_skip_then_times(emu):
     emu.add_fault(endpoint="openid_configuration", kind="status", status=503, skip=1, times=2)
     url = emu.url + "/contoso.example/v2.0/.well-known/openid-configuration"
-    assert [emu.session.get(url).status_code for _ in range(4)] == [200, 503, 503, 200]
+    assert [emu.session.get(url).status_code for _unused in range(4)] == [200, 503, 503, 200]
 
 
 def test_probability_zero_and_one(emu):

@@ -79,7 +79,7 @@ def _request(emu, method, url, token=None, headers=None, body=None, form=None):
 
 def _password_token(emu):
     demo = emu["demo"]
-    status, body, _ = _request(emu, "POST", f"{emu['url']}/{demo['tenant']}/oauth2/v2.0/token", form={
+    status, body, _unused = _request(emu, "POST", f"{emu['url']}/{demo['tenant']}/oauth2/v2.0/token", form={
         "client_id": demo["client_id"], "grant_type": "password", "username": demo["username"],
         "password": demo["password"], "scope": "https://graph.microsoft.com/.default offline_access openid profile",
         "client_info": "1"})
@@ -96,11 +96,11 @@ def test_me(graph_emu):
 
 
 def test_paging_follows_next_links(graph_emu):
-    status, count, _ = _request(graph_emu, "GET", "/v1.0/users/$count", graph_emu["token"], headers=EVENTUAL)
+    status, count, _unused = _request(graph_emu, "GET", "/v1.0/users/$count", graph_emu["token"], headers=EVENTUAL)
     assert status == 200 and int(count) > SEEDED
     url, sizes = "/v1.0/users?$top=999&$select=id", []
     while url:
-        status, body, _ = _request(graph_emu, "GET", url, graph_emu["token"])
+        status, body, _unused = _request(graph_emu, "GET", url, graph_emu["token"])
         assert status == 200, body
         sizes.append(len(body["value"]))
         url = body.get("@odata.nextLink")
@@ -110,27 +110,27 @@ def test_paging_follows_next_links(graph_emu):
 
 def test_filter_select_and_count(graph_emu):
     url = "/v1.0/users?$filter=startswith(userPrincipalName,'user0001')&$count=true&$select=userPrincipalName"
-    _, body, _ = _request(graph_emu, "GET", url, graph_emu["token"], headers=EVENTUAL)
+    _unused, body, _unused = _request(graph_emu, "GET", url, graph_emu["token"], headers=EVENTUAL)
     assert body["@odata.count"] == 10 and all(list(u) == ["userPrincipalName"] for u in body["value"])
-    _, body, _ = _request(graph_emu, "GET", "/v1.0/users?$filter=userPrincipalName eq 'user00042@contoso.example'", graph_emu["token"])
+    _unused, body, _unused = _request(graph_emu, "GET", "/v1.0/users?$filter=userPrincipalName eq 'user00042@contoso.example'", graph_emu["token"])
     assert [u["displayName"] for u in body["value"]] == ["User 00042"]
 
 
 def test_errors(graph_emu):
     status, body, headers = _request(graph_emu, "GET", "/v1.0/me")
     assert status == 401 and body["error"]["code"] == "InvalidAuthenticationToken" and "WWW-Authenticate" in headers
-    status, body, _ = _request(graph_emu, "GET", "/v1.0/users/nobody@contoso.example", graph_emu["token"])
+    status, body, _unused = _request(graph_emu, "GET", "/v1.0/users/nobody@contoso.example", graph_emu["token"])
     assert status == 404 and body["error"]["code"] == "Request_ResourceNotFound"
     assert body["error"]["innerError"]["request-id"]
 
 
 def test_batch_limits_and_inner_throttling(graph_emu):
     requests = [{"id": str(i), "method": "GET", "url": f"/users/user{i:05d}@contoso.example"} for i in range(1, 22)]
-    status, body, _ = _request(graph_emu, "POST", "/v1.0/$batch", graph_emu["token"], body={"requests": requests})
+    status, body, _unused = _request(graph_emu, "POST", "/v1.0/$batch", graph_emu["token"], body={"requests": requests})
     assert status == 400 and body["error"]["code"] == "BadRequest"
     admin = graph_emu["admin_url"]
     _request(graph_emu, "POST", admin + "/faults", body={"endpoint": "graph_batch_item", "status": 429, "retry_after": 2, "times": 1})
-    status, body, _ = _request(graph_emu, "POST", "/v1.0/$batch", graph_emu["token"], body={"requests": requests[:20]})
+    status, body, _unused = _request(graph_emu, "POST", "/v1.0/$batch", graph_emu["token"], body={"requests": requests[:20]})
     assert status == 200
     statuses = sorted(r["status"] for r in body["responses"])
     assert statuses == [200] * 19 + [429]
@@ -139,16 +139,16 @@ def test_batch_limits_and_inner_throttling(graph_emu):
 
 def test_members_ref_add_and_duplicate(graph_emu):
     token = graph_emu["token"]
-    _, groups, _ = _request(graph_emu, "GET", "/v1.0/groups?$select=id,displayName", token)
+    _unused, groups, _unused = _request(graph_emu, "GET", "/v1.0/groups?$select=id,displayName", token)
     group = groups["value"][0]["id"]
-    _, user, _ = _request(graph_emu, "GET", "/v1.0/users/user00007@contoso.example?$select=id", token)
+    _unused, user, _unused = _request(graph_emu, "GET", "/v1.0/users/user00007@contoso.example?$select=id", token)
     ref = {"@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{user['id']}"}
-    status, _, _ = _request(graph_emu, "POST", f"/v1.0/groups/{group}/members/$ref", token, body=ref)
+    status, _unused, _unused = _request(graph_emu, "POST", f"/v1.0/groups/{group}/members/$ref", token, body=ref)
     assert status == 204
-    status, body, _ = _request(graph_emu, "POST", f"/v1.0/groups/{group}/members/$ref", token, body=ref)
+    status, body, _unused = _request(graph_emu, "POST", f"/v1.0/groups/{group}/members/$ref", token, body=ref)
     assert status == 400 and body["error"]["code"] == "Request_BadRequest"
     assert body["error"]["message"] == "One or more added object references already exist for the following modified properties: 'members'."
-    status, _, _ = _request(graph_emu, "DELETE", f"/v1.0/groups/{group}/members/{user['id']}/$ref", token)
+    status, _unused, _unused = _request(graph_emu, "DELETE", f"/v1.0/groups/{group}/members/{user['id']}/$ref", token)
     assert status == 204
 
 
@@ -157,7 +157,7 @@ def test_expiry_via_emulator_clock(graph_emu):
     assert _request(graph_emu, "GET", "/v1.0/me", token)[0] == 200
     _request(graph_emu, "POST", graph_emu["admin_url"] + "/clock", body={"advance": 7200})
     try:
-        status, body, _ = _request(graph_emu, "GET", "/v1.0/me", token)
+        status, body, _unused = _request(graph_emu, "GET", "/v1.0/me", token)
         assert status == 401 and body["error"]["message"] == "Lifetime validation failed, the token is expired."
     finally:
         _request(graph_emu, "POST", graph_emu["admin_url"] + "/reset", body={"clock": True, "faults": True})
