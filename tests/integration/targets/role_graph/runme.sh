@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The graph role and the playbooks in playbooks/, run for real against the emulator.
+set -eux
+
+CONFIG=$(cd ../.. && pwd)/integration_config.yml
+PLAYBOOKS=$(cd ../../../.. && pwd)/playbooks
+export ANSIBLE_ROLES_PATH=..
+WORK=$(mktemp -d "${OUTPUT_DIR:-/tmp}/role_graph.XXXXXX")
+export ENTRA_TOKEN_CACHE=$WORK/cache/token_cache.json
+EMULATOR_VARS=(-e "@$CONFIG")
+
+# 1. The role: argument spec, batching of plain GETs, results by name, nothing secret in -v output.
+ansible-playbook -v -i "$INVENTORY_PATH" "${EMULATOR_VARS[@]}" -e "work_dir=$WORK" role.yml "$@" | tee "$WORK/role.out"
+python3 files/no_secrets.py "$CONFIG" "$ENTRA_TOKEN_CACHE" "$WORK/role.out"
+
+# 2. The example playbooks.
+ansible-playbook -i "$INVENTORY_PATH" "${EMULATOR_VARS[@]}" "$PLAYBOOKS/whoami.yml" | tee "$WORK/whoami.out"
+grep -q 'Demo User <demo@contoso.example>' "$WORK/whoami.out"
+
+ansible-playbook -i "$INVENTORY_PATH" "${EMULATOR_VARS[@]}" -e "export_dir=$WORK/export" "$PLAYBOOKS/export_users.yml"
+python3 - "$WORK/export" <<'PY'
+import csv, json, sys
+users = json.load(open(sys.argv[1] + '/users.json'))
+rows = list(csv.DictReader(open(sys.argv[1] + '/users.csv')))
+assert len(users) >= 10 and len(rows) == len(users), (len(users), len(rows))
+assert {u['userPrincipalName'] for u in users} == {r['userPrincipalName'] for r in rows}
+assert 'demo@contoso.example' in {r['userPrincipalName'] for r in rows}
+PY
+
+# Group membership: the first run adds (changed), the second adds nothing (not changed).
+GROUP_ID=$(ansible-playbook -i "$INVENTORY_PATH" "${EMULATOR_VARS[@]}" -e "work_dir=$WORK" empty_group.yml | sed -n 's/.*EMPTY_GROUP_ID=\([0-9a-f-]*\).*/\1/p' | head -1)
+[ -n "$GROUP_ID" ]
+for run in first second; do
+    ansible-playbook -i "$INVENTORY_PATH" "${EMULATOR_VARS[@]}" -e "group_id=$GROUP_ID" \
+        -e '{"members": ["adele.vance@contoso.example", "megan.bowen@contoso.example"]}' \
+        "$PLAYBOOKS/add_group_members.yml" | tee "$WORK/group-$run.out"
+done
+grep -q 'changed=[1-9]' "$WORK/group-first.out"
+grep -q '2 added, 0 already members' "$WORK/group-first.out"
+grep -q 'changed=0' "$WORK/group-second.out"
+grep -q '0 added, 2 already members' "$WORK/group-second.out"
