@@ -1,0 +1,146 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the identity.entra collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Microsoft Graph errors as one structured dict.
+
+For internal collection use only. Graph answers errors as
+``{"error": {"code", "message", "innerError": {"request-id", "date", "client-request-id", "code"?,
+"innerError"?}, "details"?}}``; callers must branch on ``code`` (and the nested inner codes),
+never on ``message``. Every failure of the Graph client, whether Graph answered or the
+connection failed, becomes::
+
+    {"code", "message", "status", "request_id", "client_request_id", "date", "retryable",
+     "inner_codes", "details"?}
+
+Transport failures use snake_case codes that Graph never answers (``connection_refused``,
+``connection_reset``, ``timeout``, ``tls_error``, ``name_resolution``, ``network_error``,
+``invalid_response``, ``refused_url``) and ``status: null``.
+"""
+
+from __future__ import annotations
+
+import json
+
+# Statuses after which the same request may succeed later (the client retries 429, 503, 504 itself).
+RETRYABLE_STATUSES = (429, 500, 502, 503, 504)
+_MAX_MESSAGE = 500
+
+
+class GraphRequestError(Exception):
+    """A failure with its structured ``error`` dict (see the module docstring)."""
+
+    def __init__(self, error, msg=None):
+        self.error = error
+        super().__init__(msg or describe(error))
+
+
+def _lower_headers(headers):
+    return dict((str(k).lower(), v) for k, v in (headers or {}).items())
+
+
+def _text(body):
+    if body is None:
+        return ''
+    if isinstance(body, bytes):
+        return body.decode('utf-8', 'replace')
+    if isinstance(body, str):
+        return body
+    return json.dumps(body)
+
+
+def _graph_error(body):
+    """The ``error`` object of a Graph error body (bytes, text or parsed), or None."""
+    if isinstance(body, (bytes, str)):
+        try:
+            body = json.loads(_text(body))
+        except ValueError:
+            return None
+    if isinstance(body, dict) and isinstance(body.get('error'), dict):
+        return body['error']
+    return None
+
+
+def _inner(obj):
+    """The inner error object Graph nests under ``innerError`` (or ``innererror``)."""
+    for key in ('innerError', 'innererror', 'InnerError'):
+        value = obj.get(key)
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def parse_error(status, headers=None, body=None):
+    """The structured error of an HTTP answer with ``status`` >= 400 (any body: Graph's, HTML, empty)."""
+    headers = _lower_headers(headers)
+    error = {
+        'code': None,
+        'message': None,
+        'status': status,
+        'request_id': None,
+        'client_request_id': None,
+        'date': None,
+        'retryable': status in RETRYABLE_STATUSES,
+        'inner_codes': [],
+    }
+    graph = _graph_error(body)
+    if graph is None:
+        text = ' '.join(_text(body).split())
+        error['request_id'] = headers.get('request-id')
+        error['client_request_id'] = headers.get('client-request-id')
+        error['code'] = 'http_%s' % status if status is not None else 'invalid_response'
+        error['message'] = ('HTTP %s with a body that is not a Graph error: %s' % (status, text[:200])) if text \
+            else 'HTTP %s with an empty body' % status
+        return error
+    error['code'] = graph.get('code') if isinstance(graph.get('code'), str) else None
+    message = graph.get('message')
+    if isinstance(message, dict):  # some older workloads nest {"lang", "value"}
+        message = message.get('value')
+    error['message'] = _clip(message if isinstance(message, str) else '')
+    inner, depth = _inner(graph), 0
+    while isinstance(inner, dict) and depth < 10:
+        for src, dst in (('request-id', 'request_id'), ('client-request-id', 'client_request_id'), ('date', 'date')):
+            if inner.get(src) and not error.get(dst):
+                error[dst] = inner[src]
+        code = inner.get('code')
+        if isinstance(code, str) and code:
+            error['inner_codes'].append(code)
+        inner, depth = _inner(inner), depth + 1
+    # innerError speaks for the failed request itself (in a batch, the inner headers carry no ids).
+    error['request_id'] = error['request_id'] or headers.get('request-id')
+    error['client_request_id'] = error['client_request_id'] or headers.get('client-request-id')
+    details = graph.get('details')
+    if isinstance(details, list) and details:
+        error['details'] = [dict((k, d.get(k)) for k in ('code', 'message', 'target') if k in d)
+                            for d in details if isinstance(d, dict)]
+    if error['code'] is None:
+        error['code'] = 'http_%s' % status
+    return error
+
+
+def transport_error(code, message, retryable):
+    """The structured error of a request that got no HTTP answer."""
+    return {'code': code, 'message': _clip(message), 'status': None, 'request_id': None, 'client_request_id': None,
+            'date': None, 'retryable': retryable, 'inner_codes': []}
+
+
+def describe(error):
+    """One line for ``msg``: status, code (with inner codes), message and the request id."""
+    parts = []
+    if error.get('status') is not None:
+        parts.append('HTTP %s' % error['status'])
+    code = error.get('code') or 'error'
+    if error.get('inner_codes'):
+        code += ' (%s)' % ', '.join(error['inner_codes'])
+    parts.append(code)
+    text = ' '.join(parts)
+    if error.get('message'):
+        text += ': %s' % error['message']
+    if error.get('request_id'):
+        text += ' [request-id %s]' % error['request_id']
+    return text
+
+
+def _clip(text):
+    text = text or ''
+    return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + '...'

@@ -1,0 +1,236 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the identity.entra collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What identity.entra.graph_request does with its parameters: the module's core.
+
+For internal collection use only. ``run(params, check_mode)`` returns the module result
+(with ``failed``/``msg`` on failure); the module only builds the argument spec and exits.
+The token is used for the Authorization header and nowhere else.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.identity.entra.plugins.module_utils._graph import GraphClient
+from ansible_collections.identity.entra.plugins.module_utils._graph_batch import (
+    BatchRunner,
+    check_mode_skips,
+    prepare,
+)
+from ansible_collections.identity.entra.plugins.module_utils._graph_errors import (
+    GraphRequestError,
+    describe,
+    transport_error,
+)
+from ansible_collections.identity.entra.plugins.module_utils._graph_url import (
+    API_VERSIONS,
+    GRAPH_HOSTS,
+    GraphTarget,
+    GraphUrlError,
+    graph_host,
+)
+
+METHODS = ('GET', 'POST', 'PATCH', 'PUT', 'DELETE')
+CLOUDS = tuple(sorted(GRAPH_HOSTS))
+VERSIONS = API_VERSIONS
+
+
+def argument_spec():
+    """The module's options (documented in plugins/modules/graph_request.py)."""
+    batch_item = dict(
+        id=dict(type='str'),
+        method=dict(type='str', default='GET', choices=list(METHODS)),
+        path=dict(type='str', required=True),
+        query=dict(type='dict'),
+        body=dict(type='raw'),
+        headers=dict(type='dict'),
+        depends_on=dict(type='list', elements='str'),
+    )
+    return dict(
+        token=dict(type='str', required=True, no_log=True),
+        method=dict(type='str', default='GET', choices=list(METHODS)),
+        path=dict(type='str'),
+        api_version=dict(type='str', default='v1.0', choices=list(VERSIONS)),
+        cloud=dict(type='str', default='public', choices=list(CLOUDS)),
+        graph_host=dict(type='str'),
+        query=dict(type='dict'),
+        body=dict(type='raw'),
+        headers=dict(type='dict'),
+        consistency_level=dict(type='str', choices=['eventual']),
+        all_pages=dict(type='bool', default=False),
+        max_pages=dict(type='int', default=0),
+        batch=dict(type='list', elements='dict', options=batch_item),
+        fail_on_inner_error=dict(type='bool', default=True),
+        max_retries=dict(type='int', default=5),
+        max_retry_wait=dict(type='int', default=300),
+        timeout=dict(type='int', default=30),
+        validate_certs=dict(type='bool', default=True),
+        ca_path=dict(type='path'),
+    )
+
+
+MUTUALLY_EXCLUSIVE = [('path', 'batch')]
+REQUIRED_ONE_OF = [('path', 'batch')]
+
+
+def _refused(message):
+    error = transport_error('refused_url', message, False)
+    return {'failed': True, 'msg': message, 'error': error, 'changed': False, 'status': None, 'http_requests': 0,
+            'throttled': 0, 'waited': 0.0, 'request_id': None}
+
+
+def _check_params(params):
+    if params.get('batch') and (params.get('query') or params.get('body') is not None or params.get('all_pages')
+                                or params.get('method', 'GET') != 'GET'):
+        return 'With batch, give method, query and body per request; all_pages does not apply.'
+    if params.get('body') is not None and params.get('method', 'GET') in ('GET', 'DELETE'):
+        return 'A %s request takes no body.' % params.get('method', 'GET')
+    for name in ('max_retries', 'max_retry_wait', 'max_pages'):
+        if (params.get(name) or 0) < 0:
+            return '%s must not be negative.' % name
+    if (params.get('timeout') or 0) <= 0:
+        return 'timeout must be positive.'
+    for key in (params.get('headers') or {}):
+        if str(key).lower() == 'authorization':
+            return 'Do not set an Authorization header; the module sends the token option as a bearer token.'
+    return None
+
+
+def run(params, check_mode=False, client_factory=GraphClient):
+    """The module result for ``params`` (AnsibleModule.params shape)."""
+    problem = _check_params(params)
+    if problem:
+        return _refused(problem)
+    try:
+        target = GraphTarget(graph_host(params.get('cloud'), params.get('graph_host')), params.get('api_version') or 'v1.0')
+    except GraphUrlError as exc:
+        return _refused(str(exc))
+    client = client_factory(
+        target, params['token'], timeout=params.get('timeout') or 30,
+        validate_certs=params.get('validate_certs', True), ca_path=params.get('ca_path'),
+        max_retries=params.get('max_retries', 5), max_retry_wait=params.get('max_retry_wait', 300))
+    if params.get('batch'):
+        return _run_batch(client, target, params, check_mode)
+    return _run_single(client, target, params, check_mode)
+
+
+def _headers(params):
+    headers = dict((str(k), str(v)) for k, v in (params.get('headers') or {}).items())
+    if params.get('consistency_level') and not any(k.lower() == 'consistencylevel' for k in headers):
+        headers['ConsistencyLevel'] = params['consistency_level']
+    return headers
+
+
+def _counters(client, result):
+    result['http_requests'] = client.http_requests
+    result['throttled'] = client.throttled
+    result['waited'] = round(client.waited, 3)
+    result['request_id'] = client.last_request_id
+    return result
+
+
+def _run_single(client, target, params, check_mode):
+    method = params.get('method') or 'GET'
+    try:
+        url = target.url(params['path'], params.get('query'))
+    except GraphUrlError as exc:
+        return _refused(str(exc))
+    result = {'changed': False, 'url': url, 'status': None, 'pages': 0}
+    if method != 'GET' and check_mode:
+        result.update(changed=True, status=None, msg='Check mode: %s %s was not sent.' % (method, url))
+        return _counters(client, result)
+    headers = _headers(params)
+    try:
+        if method == 'GET' and params.get('all_pages'):
+            return _counters(client, _paged(client, url, headers, params.get('max_pages') or 0, result))
+        response = client.request(method, url, body=params.get('body'), headers=headers)
+        result['status'] = response.status
+        result['headers'] = response.headers
+        if not response.ok:
+            return _counters(client, _failed(result, response.error(), method, url, response.budget_exhausted))
+        body = response.json()
+    except GraphRequestError as exc:
+        return _counters(client, _failed(result, exc.error, method, url))
+    except GraphUrlError as exc:
+        return _counters(client, _failed(result, transport_error('refused_url', str(exc), False), method, url))
+    result['pages'] = 1
+    result['json'] = body
+    if body is None and response.body:
+        result['content'] = response.text()
+    if isinstance(body, dict) and isinstance(body.get('value'), list):
+        result['value'] = body['value']
+    result['changed'] = method != 'GET' and 200 <= response.status < 300
+    return _counters(client, result)
+
+
+def _paged(client, url, headers, max_pages, result):
+    try:
+        first, last, items, pages, response = client.get_pages(url, headers=headers, max_pages=max_pages)
+    except GraphRequestError as exc:
+        partial = getattr(exc, 'partial', None)
+        if partial:
+            result['pages'] = partial[1]
+        result['status'] = exc.error.get('status')
+        return _failed(result, exc.error, 'GET', url)
+    except GraphUrlError as exc:
+        return _failed(result, transport_error('refused_url', str(exc), False), 'GET', url)
+    result['status'] = response.status
+    result['headers'] = response.headers
+    result['pages'] = pages
+    if isinstance(first, dict) and isinstance(first.get('value'), list):
+        body = dict((k, v) for k, v in last.items() if k != 'value')
+        if '@odata.count' in first and '@odata.count' not in body:
+            body['@odata.count'] = first['@odata.count']
+        result['json'] = body
+        result['value'] = items
+    else:
+        result['json'] = first
+    return result
+
+
+def _failed(result, error, method, url, budget_exhausted=False):
+    result['failed'] = True
+    result['error'] = error
+    if result.get('status') is None and error.get('status') is not None:
+        result['status'] = error['status']
+    msg = '%s %s failed: %s' % (method, url, describe(error))
+    if budget_exhausted:
+        msg += ' (not retried further: max_retries or max_retry_wait reached)'
+    result['msg'] = msg
+    return result
+
+
+def _run_batch(client, target, params, check_mode):
+    try:
+        items = prepare(target, params['batch'], params.get('consistency_level'))
+    except GraphUrlError as exc:
+        return _refused(str(exc))
+    skip = check_mode_skips(items) if check_mode else set()
+    runner = BatchRunner(client, items, skip)
+    result = {'changed': False, 'url': target.batch_url(), 'status': None}
+    try:
+        responses = runner.run()
+    except GraphRequestError as exc:
+        result['responses'] = getattr(exc, 'responses', runner.ordered())
+        result['status'] = exc.error.get('status')
+        return _counters(client, _failed(result, exc.error, 'POST', target.batch_url()))
+    result['responses'] = responses
+    result['status'] = runner.last_response.status if runner.last_response is not None else None
+    by_index = dict(zip((i.index for i in items), responses))
+    if check_mode:
+        result['changed'] = any(items[idx].is_write for idx in skip)
+        if skip:
+            result['msg'] = 'Check mode: %d write request(s) and their dependents were not sent.' % len(skip)
+    else:
+        result['changed'] = any(item.is_write and isinstance(by_index[item.index]['status'], int)
+                                and 200 <= by_index[item.index]['status'] < 300 for item in items)
+    failures = [r for r in responses if r.get('error') and not r.get('skipped')]
+    if failures and params.get('fail_on_inner_error', True):
+        first = dict(failures[0]['error'])
+        first['id'] = failures[0]['id']
+        result['failed'] = True
+        result['error'] = first
+        shown = '; '.join('id %s: %s' % (r['id'], describe(r['error'])) for r in failures[:3])
+        more = ' (and %d more)' % (len(failures) - 3) if len(failures) > 3 else ''
+        result['msg'] = '%d of %d batch requests failed: %s%s' % (len(failures), len(responses), shown, more)
+    return _counters(client, result)

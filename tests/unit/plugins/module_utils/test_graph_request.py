@@ -1,0 +1,165 @@
+# Copyright: Contributors to the identity.entra collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The module's core: parameters in, module result out (changed, check mode, failures, no token)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.identity.entra.plugins.module_utils import _graph_request as core
+from ansible_collections.identity.entra.plugins.module_utils._graph import GraphClient
+
+TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJzZWNyZXQiOnRydWV9.c2VjcmV0LXNpZ25hdHVyZQ'
+JSON = {'Content-Type': 'application/json'}
+
+
+def params(**kwargs):
+    base = dict((name, spec.get('default')) for name, spec in core.argument_spec().items())
+    base.update(token=TOKEN)
+    base.update(kwargs)
+    return base
+
+
+@pytest.fixture
+def run(fake_graph, sleeper):
+    def factory(target, token, **kwargs):
+        return GraphClient(target, token, sleep=sleeper, rand=lambda: 1.0, opener=fake_graph, **kwargs)
+
+    def go(check_mode=False, **kwargs):
+        result = core.run(params(**kwargs), check_mode=check_mode, client_factory=factory)
+        assert TOKEN not in json.dumps(result)
+        return result
+    return go
+
+
+def test_get_is_not_a_change(run, fake_graph):
+    fake_graph.script = [(200, JSON, {'@odata.context': 'x', 'value': [{'id': '1'}], '@odata.nextLink':
+                                      'https://graph.microsoft.com/v1.0/users?$skiptoken=a'})]
+    result = run(path='/users', query={'$top': 1})
+    assert result['changed'] is False and 'failed' not in result
+    assert result['status'] == 200 and result['pages'] == 1 and result['value'] == [{'id': '1'}]
+    assert result['json']['@odata.nextLink'].endswith('skiptoken=a')
+    assert result['url'] == 'https://graph.microsoft.com/v1.0/users?$top=1'
+    assert result['http_requests'] == 1 and result['throttled'] == 0 and result['request_id']
+
+
+@pytest.mark.parametrize('method, status', [('POST', 201), ('PATCH', 204), ('PUT', 200), ('DELETE', 204)])
+def test_successful_writes_are_changes(run, fake_graph, method, status):
+    fake_graph.script = [(status, JSON if status != 204 else {}, {'id': 'new'} if status != 204 else None)]
+    body = None if method == 'DELETE' else {'displayName': 'x'}
+    result = run(method=method, path='groups/g', body=body)
+    assert result['changed'] is True and result['status'] == status
+    assert fake_graph.calls[0].method == method
+
+
+def test_failed_write_is_not_a_change(run, fake_graph, graph_error):
+    fake_graph.script = [(400, JSON, graph_error('Request_BadRequest', 'One or more added object references already exist.'))]
+    result = run(method='POST', path='groups/g/members/$ref', body={'@odata.id': 'x'})
+    assert result['failed'] is True and result['changed'] is False
+    assert result['error']['code'] == 'Request_BadRequest' and result['status'] == 400
+    assert result['msg'].startswith('POST https://graph.microsoft.com/v1.0/groups/g/members/$ref failed: HTTP 400 Request_BadRequest')
+
+
+def test_check_mode_sends_no_write(run, fake_graph):
+    result = run(check_mode=True, method='PATCH', path='me', body={'jobTitle': 'x'})
+    assert fake_graph.calls == []
+    assert result['changed'] is True and result['status'] is None and result['http_requests'] == 0
+    assert 'not sent' in result['msg']
+
+
+def test_check_mode_still_reads(run, fake_graph):
+    fake_graph.script = [(200, JSON, {'id': 'me'})]
+    result = run(check_mode=True, path='me')
+    assert result['json'] == {'id': 'me'} and result['changed'] is False and len(fake_graph.calls) == 1
+
+
+def test_all_pages(run, fake_graph):
+    fake_graph.script = [
+        (200, JSON, {'@odata.count': 3, 'value': [{'id': 1}, {'id': 2}], '@odata.nextLink': 'https://graph.microsoft.com/v1.0/users?$skiptoken=2'}),
+        (200, JSON, {'value': [{'id': 3}], '@odata.context': 'ctx'}),
+    ]
+    result = run(path='users', query={'$count': 'true'}, consistency_level='eventual', all_pages=True)
+    assert result['value'] == [{'id': 1}, {'id': 2}, {'id': 3}] and result['pages'] == 2
+    assert result['json'] == {'@odata.context': 'ctx', '@odata.count': 3}
+    assert all(c.headers['ConsistencyLevel'] == 'eventual' for c in fake_graph.calls)
+
+
+def test_text_body(run, fake_graph):
+    fake_graph.script = [(200, {'Content-Type': 'text/plain'}, b'2514')]
+    result = run(path='users/$count', consistency_level='eventual')
+    assert result['json'] is None and result['content'] == '2514'
+
+
+def test_failure_result(run, fake_graph, graph_error):
+    fake_graph.script = [(401, JSON, graph_error('InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.'))]
+    result = run(path='me')
+    assert result['failed'] is True and result['status'] == 401
+    assert result['error']['code'] == 'InvalidAuthenticationToken' and result['error']['retryable'] is False
+    assert result['error']['request_id'] == '7f6d5e4c-3b2a-4190-8f7e-6d5c4b3a2918'
+
+
+def test_transport_failure_result(run, fake_graph):
+    fake_graph.script = [ConnectionRefusedError(111, 'Connection refused')]
+    result = run(path='me', max_retries=0)
+    assert result['failed'] is True and result['error']['code'] == 'connection_refused' and result['status'] is None
+    assert 'graph.microsoft.com' in result['msg']
+
+
+@pytest.mark.parametrize('kwargs, words', [
+    ({'path': 'https://evil.example/v1.0/me'}, 'not on the Graph host'),
+    ({'path': 'me', 'headers': {'authorization': 'Bearer other'}}, 'Authorization'),
+    ({'path': 'me', 'body': {'a': 1}}, 'no body'),
+    ({'path': 'me', 'max_retries': -1}, 'negative'),
+    ({'path': 'me', 'timeout': 0}, 'timeout'),
+    ({'path': 'me', 'graph_host': 'http://127.0.0.1'}, 'https'),
+    ({'batch': [{'path': 'me'}], 'query': {'$top': 1}}, 'per request'),
+    ({'batch': [{'path': 'me'}], 'method': 'POST'}, 'per request'),
+])
+def test_refused_before_sending(run, fake_graph, kwargs, words):
+    result = run(**kwargs)
+    assert result['failed'] is True and words in result['msg']
+    assert result['error']['code'] == 'refused_url' and result['http_requests'] == 0
+    assert fake_graph.calls == []
+
+
+@pytest.mark.parametrize('cloud, host', [('public', 'graph.microsoft.com'), ('usgov', 'graph.microsoft.us'),
+                                         ('usgov_dod', 'dod-graph.microsoft.us'), ('china', 'microsoftgraph.chinacloudapi.cn')])
+def test_cloud_selects_the_host(run, fake_graph, cloud, host):
+    result = run(path='me', cloud=cloud, api_version='beta')
+    assert fake_graph.calls[0].url == 'https://%s/beta/me' % host == result['url']
+
+
+def test_batch_result(run, fake_graph, graph_error):
+    fake_graph.inner_script = {'2': [(404, JSON, graph_error('Request_ResourceNotFound', 'gone'))]}
+    batch = [{'path': 'me'}, {'path': 'users/gone'}, {'path': 'me', 'depends_on': ['2']}]
+    result = run(batch=batch, fail_on_inner_error=False)
+    assert 'failed' not in result and result['changed'] is False
+    assert [r['status'] for r in result['responses']] == [200, 404, 424]
+    assert result['url'] == 'https://graph.microsoft.com/v1.0/$batch' and result['status'] == 200
+
+    fake_graph.inner_script = {'2': [(404, JSON, graph_error('Request_ResourceNotFound', 'gone'))]}
+    failed = run(batch=batch)
+    assert failed['failed'] is True and failed['error']['code'] == 'Request_ResourceNotFound' and failed['error']['id'] == '2'
+    assert failed['msg'].startswith('2 of 3 batch requests failed: id 2: HTTP 404 Request_ResourceNotFound')
+    assert len(failed['responses']) == 3
+
+
+def test_batch_writes_change_and_check_mode(run, fake_graph):
+    batch = [{'method': 'POST', 'path': 'groups/g/members/$ref', 'body': {'@odata.id': 'x'}}, {'path': 'me'}]
+    assert run(batch=batch)['changed'] is True
+    fake_graph.calls = []
+    result = run(check_mode=True, batch=batch)
+    assert result['changed'] is True and result['responses'][0]['skipped'] is True
+    assert [r['id'] for r in fake_graph.calls[0].json['requests']] == ['2']
+    assert run(batch=[{'path': 'me'}])['changed'] is False
+
+
+def test_argument_spec_shape():
+    spec = core.argument_spec()
+    assert spec['token']['no_log'] is True and spec['token']['required'] is True
+    assert spec['batch']['options']['path']['required'] is True
+    assert set(spec['method']['choices']) == {'GET', 'POST', 'PATCH', 'PUT', 'DELETE'}
+    assert set(spec['cloud']['choices']) == {'public', 'usgov', 'usgov_dod', 'china'}
