@@ -10,6 +10,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.identity.entra.plugins.plugin_utils._acquire import get_token
 from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError
+from ansible_collections.identity.entra.plugins.plugin_utils._module_defaults import GRAPH_OPTIONS, without_foreign_group_defaults
 from ansible_collections.identity.entra.plugins.plugin_utils._options import from_mapping
 
 
@@ -24,7 +25,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         result['changed'] = False
-        args = dict(self._task.args)
+        args = without_foreign_group_defaults(self._task.args, self._task.module_defaults, GRAPH_OPTIONS)
         fact_name = args.pop('fact_name', None) or 'entra_token'
         warnings = []
         try:
