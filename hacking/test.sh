@@ -10,7 +10,7 @@
 # latter against one emulator started for the whole run).
 #
 # Subsets, for developers:
-#   TEST_ONLY=sanity,units   steps to run: build, emulator, sanity, units, integration (default: all)
+#   TEST_ONLY=sanity,units   steps to run: build, emulator, reliability, ecosystem, sanity, units, integration (default: all)
 #   CORE=newest              oldest, newest, all (default), or an ansible-core version such as 2.16
 #   ANSIBLE_TEST_ARGS='-v'   extra arguments for every ansible-test call
 # Example: TEST_ONLY=units CORE=newest make test
@@ -163,8 +163,8 @@ main() {
     command -v git >/dev/null || die "git is needed"
     local item
     for item in ${TEST_ONLY//,/ }; do
-        [[ $item =~ ^(all|build|emulator|sanity|units|integration)$ ]] ||
-            die "TEST_ONLY: unknown step '$item' (use build, emulator, sanity, units, integration)"
+        [[ $item =~ ^(all|build|emulator|reliability|ecosystem|sanity|units|integration)$ ]] ||
+            die "TEST_ONLY: unknown step '$item' (use build, emulator, reliability, ecosystem, sanity, units, integration)"
     done
     for entry in "${MATRIX[@]}"; do
         IFS='|' read -r name req ctl unit_pythons <<<"$entry"
@@ -204,6 +204,8 @@ main() {
 
     want build && run_step "collection build" build_collection
     want emulator && run_step "emulator pytest" emulator_tests
+    want reliability && run_step "reliability and security suite" bash "$ENTRA_ROOT/hacking/reliability.sh"
+    want ecosystem && run_step "ecosystem checks (docs, lint, changelog, galaxy-importer, EE)" bash "$ENTRA_ROOT/hacking/ecosystem.sh"
 
     for entry in "${selected[@]}"; do
         IFS='|' read -r name req ctl unit_pythons <<<"$entry"
