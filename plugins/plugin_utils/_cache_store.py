@@ -533,6 +533,9 @@ class TokenCacheStore:
             return CacheStoreError(
                 'token cache path %s is not usable: a parent is not a directory; choose another cache_path'
                 % path, path)
+        if exc.errno == errno.ENXIO:  # a socket (or a device without a driver) at the cache path
+            return CacheStoreError(
+                'token cache path %s is not a regular file; remove it or choose another cache_path' % path, path)
         return CacheStoreError('cannot open token cache %s: %s' % (path, _describe_os_error(exc)), path)
 
     def _check_file_status(self, st: os.stat_result) -> None:

@@ -67,12 +67,16 @@ class EntraHttpClient:
         key = url if not params else '%s?%s' % (url, json.dumps(params, sort_keys=True))
         if any(marker in url for marker in _DISCOVERY_MARKERS):
             stored = self.discovery.get(key)
-            if isinstance(stored, dict) and time.time() - stored.get('stored_at', 0) < DISCOVERY_TTL:
+            if isinstance(stored, dict) and time.time() - stored.get('stored_at', 0) < DISCOVERY_TTL \
+                    and _is_json_object(stored.get('text')):
                 answer = _Answer(stored['status'], stored['text'], dict(stored.get('headers') or {}))
                 self._check_user_realm(url, answer)
                 return answer
         answer = self._send('GET', url, params=params, headers=headers, **kwargs)
-        if 200 <= answer.status_code < 300 and any(marker in url for marker in _DISCOVERY_MARKERS):
+        if 200 <= answer.status_code < 300 and any(marker in url for marker in _DISCOVERY_MARKERS) \
+                and _is_json_object(answer.text):
+            # Only a readable document is kept: a proxy's HTML page or a cut-off answer must not be
+            # replayed to every later process for a day.
             self.discovery[key] = {'status': answer.status_code, 'text': answer.text, 'stored_at': int(time.time()),
                                    'headers': {'content-type': answer.headers.get('content-type', '')}}
             self.discovery_changed = True
@@ -130,6 +134,13 @@ class EntraHttpClient:
             raise EntraTokenError('unsupported_account', detail='The domain of %s is not known to Entra ID' % self._request.username)
         if account_type == 'msa' or (account_type == 'federated' and _is_microsoft_account_realm(realm)):
             raise EntraTokenError('unsupported_account', detail='%s is a personal Microsoft account' % self._request.username)
+
+
+def _is_json_object(text) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except (TypeError, ValueError):
+        return False
 
 
 def _is_microsoft_account_realm(realm: dict) -> bool:

@@ -1,0 +1,192 @@
+"""Fixtures of the reliability and security suite.
+
+Everything here is real: the emulator is a separate process serving HTTPS on
+port 443 of its own loopback address (the first free one of 127.0.0.41-49),
+acquisitions run in forked or freshly started processes with unmodified msal,
+and caches are files in temporary directories.
+
+The collection is imported from ``ENTRA_RELIABILITY_COLLECTIONS`` (a directory
+holding ``ansible_collections/identity/entra``, set by hacking/reliability.sh);
+without it a link to this working tree is made under .work/reliability/.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+import socket
+import sys
+
+import pytest
+import requests
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+EMULATOR_DIR = os.path.join(ROOT, "tests", "emulator")
+HOSTS = ["127.0.0.%d" % last for last in range(41, 50)]
+
+# Users added to the emulator's default scenario for the concurrency cases.
+RELIABILITY_USERS = 40
+
+
+def _collections_dir() -> str:
+    path = os.environ.get("ENTRA_RELIABILITY_COLLECTIONS")
+    if not path:
+        path = os.path.join(ROOT, ".work", "reliability", "collections")
+        link = os.path.join(path, "ansible_collections", "identity", "entra")
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        if not os.path.islink(link):
+            os.symlink(ROOT, link)
+    return os.path.abspath(path)
+
+
+COLLECTIONS = _collections_dir()
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
+
+
+def _emulator_helpers():
+    """start_emulator/stop_emulator of the emulator's own test suite (one implementation)."""
+    spec = importlib.util.spec_from_file_location(
+        "entra_emulator_fixtures", os.path.join(EMULATOR_DIR, "tests", "conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.start_emulator, module.stop_emulator
+
+
+def reliability_user(number: int) -> tuple[str, str]:
+    """(username, password) of the numbered reliability user (1-based)."""
+    return "rel%02d@contoso.example" % number, "Rel%02d-Passw0rd!" % number
+
+
+def _scenario(path: str) -> str:
+    """The default scenario plus the reliability users, written to ``path``."""
+    with open(os.path.join(EMULATOR_DIR, "scenarios", "default.json"), encoding="utf-8") as handle:
+        scenario = json.load(handle)
+    scenario = copy.deepcopy(scenario)
+    users = scenario["tenants"][0]["users"]
+    for number in range(1, RELIABILITY_USERS + 1):
+        upn, password = reliability_user(number)
+        users.append({"upn": upn, "password": password, "display_name": "Reliability %02d" % number})
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(scenario, handle)
+    return path
+
+
+def _port_free(host: str, port: int) -> bool:
+    probe = socket.socket()
+    try:
+        probe.bind((host, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
+class Emulator:
+    """A running emulator: its ready.json, an admin session, request options."""
+
+    def __init__(self, ready: dict, process, ca_path: str):
+        self.ready = ready
+        self.process = process
+        self.url = ready["url"]
+        self.host = ready["host"]
+        self.ca_path = ca_path
+        self.demo = ready["demo"]
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.verify = ca_path
+
+    def admin(self, method: str, route: str, body=None, **params):
+        response = self.session.request(method, "%s/_emulator/%s" % (self.url, route), json=body,
+                                        params=params, timeout=30)
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    def reset(self):
+        self.admin("POST", "reset", {"faults": True, "lifetimes": True, "clock": True})
+
+    def counters(self) -> dict:
+        return self.admin("GET", "counters")
+
+    def token_log(self, user: str | None = None) -> list:
+        """Log entries of token requests (optionally of one user)."""
+        params = {"endpoint": "token"}
+        if user:
+            params["user"] = user
+        return self.admin("GET", "requests", **params)["requests"]
+
+    def token_requests(self, user: str | None = None) -> int:
+        return len(self.token_log(user))
+
+    def grants(self) -> dict:
+        return self.counters().get("grants", {})
+
+    def add_fault(self, **fault) -> int:
+        return self.admin("POST", "faults", fault)["ids"][0]
+
+    def clear_faults(self):
+        self.admin("DELETE", "faults")
+
+    def options(self, username: str | None = None, password: str | None = None, **overrides) -> dict:
+        """entra_token options for this emulator (module argument names)."""
+        options = {
+            "tenant": self.demo["tenant"],
+            "client_id": self.demo["client_id"],
+            "username": username or self.demo["username"],
+            "password": password if password is not None else (None if username else self.demo["password"]),
+            "authority_host": self.url,
+            "validate_authority": False,
+            "ca_path": self.ca_path,
+            "timeout": 5,
+        }
+        options.update(overrides)
+        return {key: value for key, value in options.items() if value is not None}
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory):
+    """One emulator for the session, with the reliability users added to the default scenario."""
+    start_emulator, stop_emulator = _emulator_helpers()
+    host = os.environ.get("ENTRA_RELIABILITY_HOST") or next((h for h in HOSTS if _port_free(h, 443)), None)
+    if host is None:
+        pytest.fail("port 443 is taken on every address of %s-%s" % (HOSTS[0], HOSTS[-1]))
+    state = tmp_path_factory.mktemp("emulator")
+    scenario = _scenario(str(state / "scenario.json"))
+    process, ready = start_emulator(str(state / "state"), host=host, port=443,
+                                    extra_args=["--scenario", scenario])
+    handle = Emulator(ready, process, ready["ca_path"])
+    yield handle
+    stop_emulator(process)
+
+
+@pytest.fixture
+def emu(emulator):  # pylint: disable=redefined-outer-name
+    """The session emulator with an empty log, no faults and the real clock."""
+    emulator.reset()
+    yield emulator
+    emulator.clear_faults()
+
+
+@pytest.fixture
+def ansible_env(tmp_path):
+    """Environment for ansible-playbook runs: this collection, private ANSIBLE_HOME and temp dirs."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("ANSIBLE_", "ENTRA_", "AZURE_"))}
+    home = tmp_path / "ansible-home"
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
+        "ANSIBLE_HOME": str(home),
+        "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+        "ANSIBLE_RETRY_FILES_ENABLED": "false",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "PATH": os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""),
+    })
+    return env
