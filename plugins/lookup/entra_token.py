@@ -66,13 +66,13 @@ _raw:
   elements: raw
 '''
 
-from ansible.errors import AnsibleLookupError
+from ansible.errors import AnsibleError, AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
 from ansible_collections.identity.entra.plugins.plugin_utils._acquire import get_token
 from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError
-from ansible_collections.identity.entra.plugins.plugin_utils._options import OPTION_SPEC, from_plugin
+from ansible_collections.identity.entra.plugins.plugin_utils._options import OPTION_SPEC, check_raw_types, from_plugin
 
 display = Display()
 # The doc fragment names one variable per option: entra_<option>.
@@ -93,8 +93,13 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         # Options may come from entra_* variables; Ansible hands those to lookups untemplated.
         own_vars = {name: self._templar.template(variables[name]) for name in OPTION_VARIABLES if name in (variables or {})}
-        self.set_options(var_options=own_vars, direct=kwargs)
         try:
+            check_raw_types(kwargs)
+            check_raw_types({name[len('entra_'):]: value for name, value in own_vars.items()})
+            try:
+                self.set_options(var_options=own_vars, direct=kwargs)
+            except AnsibleError as exc:  # Ansible's own type and choices checks of the options
+                raise EntraTokenError('invalid_argument', detail=str(exc).splitlines()[0]) from None
             if terms:
                 raise EntraTokenError('invalid_argument', detail='This lookup takes no terms, only named options')
             facts = get_token(from_plugin(self), warn=display.warning)

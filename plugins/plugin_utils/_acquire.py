@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import sys
 import time
 import warnings
@@ -27,26 +26,13 @@ from ansible_collections.identity.entra.plugins.plugin_utils import _cache_view 
 from ansible_collections.identity.entra.plugins.plugin_utils._cache_store import (
     CacheStoreError,
     TokenCacheStore,
-    _identity_lock_path,
     identity_lock,
     merge_changes,
 )
-from ansible_collections.identity.entra.plugins.plugin_utils._errors import KINDS, EntraTokenError, from_response_body
+from ansible_collections.identity.entra.plugins.plugin_utils import _single_flight as single_flight
+from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError, from_response_body
 
 DISCOVERY_SUFFIX = '.discovery.json'
-
-# Entra's answer (or the network's failure) to the process that held an identity's lock is passed
-# on to the processes that were waiting for it: they fail with it at once instead of each trying in
-# turn, which against a slow Entra took N forks x timeout (and a lock timeout for the last ones) and
-# with a wrong password sent it N times (smart lockout counts each). Not shared: what depends on
-# the waiter's own options or files (no password given, an expired refresh token the waiter's
-# password can replace, TLS settings, the cache) or is not understood.
-SHARED_FAILURE_KINDS = frozenset(KINDS) - frozenset((
-    'invalid_argument', 'password_required', 'refresh_token_expired', 'tls_error', 'cache_error', 'unknown'))
-SHARED_FAILURE_SECONDS = 60
-_SHARED_FIELDS = ('kind', 'detail', 'aadsts', 'error', 'suberror', 'description', 'correlation_id',
-                  'trace_id', 'timestamp', 'status')
-
 
 def get_token(request, warn=None) -> dict:
     """Return the token facts for ``request`` or raise EntraTokenError."""
@@ -57,8 +43,7 @@ def get_token(request, warn=None) -> dict:
         store = TokenCacheStore(request.cache_path, warn=warn)
         discovery = TokenCacheStore(request.cache_path + DISCOVERY_SUFFIX, warn=warn)
         if not request.force_refresh:
-            doc = store.load()[0]
-            hit = cached_token(doc, request, discovery)
+            hit = cached_token(_load_warm(store), request, discovery)
             if hit:
                 return hit
         wait_started = time.time()
@@ -69,54 +54,34 @@ def get_token(request, warn=None) -> dict:
                 if hit:
                     return hit
             if waited:
-                _raise_shared_failure(request, wait_started)
+                single_flight.raise_shared_failure(request, wait_started)
+            # Before anything is sent: the cache must be writable (lock file, directory), or a rotated
+            # refresh token would be lost after the sign-in.
+            store.update(lambda current: None)
             try:
                 return _Acquisition(request, store, discovery).run(doc)
             except EntraTokenError as exc:
-                if exc.kind in SHARED_FAILURE_KINDS:
-                    _share_failure(request, exc)
+                if exc.kind in single_flight.SHARED_KINDS:
+                    single_flight.share_failure(request, exc)
                 raise
     except CacheStoreError as exc:
         raise EntraTokenError('cache_error', detail=str(exc)) from None
 
 
-def _failure_path(request) -> str:
-    return _identity_lock_path(request.cache_path, request.identity_key)[:-len('.lock')] + '.failure'
+# Parsed cache documents of this process by path, reused while the file is unchanged: lookups can be
+# called many times in one worker (lazy templating), and a parse costs more than a stat.
+_WARM_DOCS = {}
 
 
-def _share_failure(request, exc: EntraTokenError) -> None:
-    """Record a retryable failure (no secrets: kinds, codes, ids, host names) beside the identity lock."""
-    path = _failure_path(request)
-    record = {'at': time.time(), 'error': {name: getattr(exc, name) for name in _SHARED_FIELDS}}
-    temp = '%s.%d.tmp' % (path, os.getpid())
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        try:
-            os.write(fd, json.dumps(record).encode('utf-8'))
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
-    except OSError:
-        pass  # an optimisation: the waiters then try themselves
-
-
-def _raise_shared_failure(request, wait_started: float) -> None:
-    """Raise the failure the lock holder recorded while we waited, if there is one."""
-    try:
-        fd = os.open(_failure_path(request), os.O_RDONLY | os.O_NOFOLLOW)
-        try:
-            record = json.loads(os.read(fd, 65536))
-        finally:
-            os.close(fd)
-        at = float(record['at'])
-        error = {name: record['error'].get(name) for name in _SHARED_FIELDS}
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return
-    if at < wait_started or time.time() - at > SHARED_FAILURE_SECONDS or error['kind'] not in SHARED_FAILURE_KINDS:
-        return
-    summary = error['detail'] or KINDS[error['kind']].summary
-    error['detail'] = '%s (from another process signing in the same account just now)' % summary.rstrip('.')
-    raise EntraTokenError(**error)
+def _load_warm(store) -> dict:
+    fingerprint = store.stat_fingerprint()
+    known = _WARM_DOCS.get(store.path)
+    if fingerprint is not None and known and known[0] == fingerprint:
+        return known[1]
+    doc, fingerprint = store.load()
+    if fingerprint is not None:
+        _WARM_DOCS[store.path] = (fingerprint, doc)
+    return doc
 
 
 def _single_flight_wait(request) -> float:

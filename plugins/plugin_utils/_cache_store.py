@@ -261,6 +261,9 @@ def _check_private_directory(directory: str, what: str) -> bool:
         st = os.stat(directory)
     except FileNotFoundError:
         return False
+    except NotADirectoryError:
+        raise CacheStoreError(
+            '%s %s is not usable: a parent is not a directory; choose another cache_path' % (what, directory), directory) from None
     except OSError as exc:
         raise CacheStoreError(
             'cannot access %s %s: %s; check the path and its permissions'
@@ -429,6 +432,29 @@ def identity_lock(cache_path: str, identity_key: str, timeout: float) -> t.Itera
         yield waited
 
 
+# A temp file of a writer that no longer runs goes after this many seconds, not STALE_TEMP_SECONDS.
+# Not at once: a writer in another PID namespace (a shared volume) is invisible to os.kill.
+DEAD_WRITER_SECONDS = 10
+
+
+def _writer_alive(temp_name: str) -> bool:
+    """Whether the process named in a temp file (``.<name>.tmp-<pid>-<hex>``) still runs: a killed
+    writer's copy holds refresh tokens and should not wait for the age limit."""
+    try:
+        pid = int(temp_name.rsplit('.tmp-', 1)[1].split('-')[0])
+    except (IndexError, ValueError):
+        return True
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 class TokenCacheStore:
     """The msal unified token cache in one file, shared safely between processes.
 
@@ -489,11 +515,8 @@ class TokenCacheStore:
         """
         try:
             st = os.lstat(self.path)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise CacheStoreError(
-                'cannot access token cache %s: %s' % (self.path, _describe_os_error(exc)), self.path) from None
+        except OSError:
+            return None  # missing or unreachable: load() says which, with the right message
         return CacheFingerprint.from_stat(st)
 
     def _read(self) -> _FileContent:
@@ -695,7 +718,7 @@ class TokenCacheStore:
                 continue
             try:
                 st = entry.stat(follow_symlinks=False)
-                if stat.S_ISREG(st.st_mode) and st.st_uid == euid and st.st_mtime < cutoff:
+                if stat.S_ISREG(st.st_mode) and st.st_uid == euid and (st.st_mtime < cutoff or (st.st_mtime < time.time() - DEAD_WRITER_SECONDS and not _writer_alive(entry.name))):
                     os.unlink(entry.path)
             except OSError:
                 continue

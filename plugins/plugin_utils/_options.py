@@ -258,6 +258,13 @@ def from_mapping(args: dict, environ=None) -> TokenRequest:
     return build_request(raw)
 
 
+def check_raw_types(values: dict) -> None:
+    """Refuse values Ansible's own plugin configuration would quietly coerce (it reads 'maybe' as false)."""
+    for name, value in values.items():
+        if name in OPTION_SPEC and value is not None:
+            _coerce(name, OPTION_SPEC[name][0], value)
+
+
 def from_plugin(plugin) -> TokenRequest:
     """Options of a configured plugin (env/ini/vars were already applied by Ansible)."""
     return build_request({name: plugin.get_option(name) for name in OPTION_SPEC})

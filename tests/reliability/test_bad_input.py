@@ -182,10 +182,6 @@ def test_bad_values_through_ansible(emu, tmp_path, ansible_env):
     assert emu.token_requests() == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product gap: plugins/lookup/entra_token.py calls self.set_options() outside its try block, so a value "
-    "Ansible's option layer rejects (int/bool/choices) fails with Ansible's 'Config ... has an invalid value' "
-    "instead of the documented '[invalid_argument] ...' message"))
 def test_lookup_typed_values_say_invalid_argument(emu, tmp_path, ansible_env):
     base = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c.json"))
     status, output = _run_playbook(tmp_path, ansible_env, _tasks(base, TYPED_BY_ANSIBLE, module=False))

@@ -138,3 +138,14 @@ def test_doc_fragment_matches_option_spec():
         assert documented_env == env_names, name
         for env in env_names:
             assert 'E(%s)' % env in ' '.join(doc['description']), name
+
+
+@pytest.mark.parametrize('values', [{'validate_certs': 'maybe'}, {'timeout': 'soon'}, {'scopes': {'a': 1}}, {'tenant': ['x']}])
+def test_raw_types_checked_before_ansible_coerces_them(values):
+    with pytest.raises(EntraTokenError) as info:
+        options.check_raw_types(values)
+    assert info.value.kind == 'invalid_argument'
+
+
+def test_raw_types_accept_good_values_and_ignore_unknown_names():
+    options.check_raw_types({'validate_certs': 'yes', 'timeout': '5', 'output': 'result', 'password': None})
