@@ -3,7 +3,6 @@
 set -eux
 
 CONFIG=$(cd ../.. && pwd)/integration_config.yml
-PLAYBOOKS=$(cd ../../../.. && pwd)/playbooks
 export ANSIBLE_ROLES_PATH=..
 WORK=$(mktemp -d "${OUTPUT_DIR:-/tmp}/role_graph.XXXXXX")
 export ENTRA_TOKEN_CACHE=$WORK/cache/token_cache.json
@@ -13,11 +12,11 @@ EMULATOR_VARS=(-e "@$CONFIG")
 ansible-playbook -v -i "$INVENTORY_PATH" "${EMULATOR_VARS[@]}" -e "work_dir=$WORK" role.yml "$@" | tee "$WORK/role.out"
 python3 files/no_secrets.py "$CONFIG" "$ENTRA_TOKEN_CACHE" "$WORK/role.out"
 
-# 2. The example playbooks.
-ansible-playbook -i "$INVENTORY_PATH" "${EMULATOR_VARS[@]}" "$PLAYBOOKS/whoami.yml" | tee "$WORK/whoami.out"
+# 2. The example playbooks, run from the installed collection by name as users would.
+ansible-playbook -i "$INVENTORY_PATH" "${EMULATOR_VARS[@]}" identity.entra.whoami | tee "$WORK/whoami.out"
 grep -q 'Demo User <demo@contoso.example>' "$WORK/whoami.out"
 
-ansible-playbook -i "$INVENTORY_PATH" "${EMULATOR_VARS[@]}" -e "export_dir=$WORK/export" "$PLAYBOOKS/export_users.yml"
+ansible-playbook -i "$INVENTORY_PATH" "${EMULATOR_VARS[@]}" -e "export_dir=$WORK/export" identity.entra.export_users
 python3 - "$WORK/export" <<'PY'
 import csv, json, sys
 users = json.load(open(sys.argv[1] + '/users.json'))
@@ -33,7 +32,7 @@ GROUP_ID=$(ansible-playbook -i "$INVENTORY_PATH" "${EMULATOR_VARS[@]}" -e "work_
 for run in first second; do
     ansible-playbook -i "$INVENTORY_PATH" "${EMULATOR_VARS[@]}" -e "group_id=$GROUP_ID" \
         -e '{"members": ["adele.vance@contoso.example", "megan.bowen@contoso.example"]}' \
-        "$PLAYBOOKS/add_group_members.yml" | tee "$WORK/group-$run.out"
+        identity.entra.add_group_members | tee "$WORK/group-$run.out"
 done
 grep -q 'changed=[1-9]' "$WORK/group-first.out"
 grep -q '2 added, 0 already members' "$WORK/group-first.out"
