@@ -154,6 +154,9 @@ class BatchRunner:
         self.skip = set(skip or ())
         self.results = {}
         self.attempts = dict((i.index, 0) for i in items)
+        # index -> the client's total wait after which a throttled request may go again. Measured on
+        # the client's wait clock, so other chunks are sent meanwhile and one wait serves them all.
+        self.not_before = {}
         self.batch_calls = 0
         self.last_response = None
 
@@ -166,8 +169,15 @@ class BatchRunner:
         pending = [i.index for i in self.items if i.index not in self.skip]
         while pending:
             chunk = self._next_chunk(pending)
+            throttled = [self.not_before[idx] for idx in pending if self.not_before.get(idx, 0.0) > self.client.waited]
+            if len(chunk) < MAX_BATCH and throttled:
+                # Full chunks go first; a chunk with room waits for the throttled requests and takes them along.
+                self.client.wait(min(throttled) - self.client.waited)
+                chunk = self._next_chunk([idx for idx in pending if idx not in self.results])
             if chunk:
                 self._send(chunk)
+            elif not throttled:  # nothing ready and nothing throttled: cannot happen with checked dependencies
+                break
             pending = [idx for idx in pending if idx not in self.results]
         return self.ordered()
 
@@ -183,6 +193,8 @@ class BatchRunner:
             for idx in pending:
                 if idx in in_chunk or idx in self.results:
                     continue
+                if self.not_before.get(idx, 0.0) > self.client.waited:
+                    continue  # throttled: goes again once its Retry-After has been waited out
                 item = self.items[idx]
                 failed = [d for d in item.deps if d in self.results and not _ok(self.results[d])]
                 if failed:
@@ -249,10 +261,10 @@ class BatchRunner:
             delay = max(client.delay_for(answers[idx][1], self.attempts[idx]) for idx in retry)
             if client.can_wait(delay):
                 client.throttled += len(retry)
-                client.wait(delay)
                 again = set(retry)
                 for idx in retry:
                     self.attempts[idx] += 1
+                    self.not_before[idx] = client.waited + delay
                 grew = True
                 while grew:
                     grew = False

@@ -105,13 +105,26 @@ def test_inner_429_is_retried_in_a_later_call(make_client, fake_graph, sleeper):
     _runner, responses = run(client, gets(45))
     calls = fake_graph.batch_calls()
     assert len(calls) == 3
-    assert sent_ids(calls[1])[0] == '6' and len(sent_ids(calls[1])) == 20
-    assert sent_ids(calls[2]) == [str(n) for n in range(40, 46)]
+    # the full second chunk goes without waiting; the last one has room, waits, and takes '6' along
+    assert sent_ids(calls[1]) == [str(n) for n in range(21, 41)]
+    assert sorted(sent_ids(calls[2]), key=int) == ['6'] + [str(n) for n in range(41, 46)]
     assert sleeper.waits == [1.0] and client.throttled == 1 and client.http_requests == 3
     assert [r['id'] for r in responses] == [str(n) for n in range(1, 46)]
     assert all(r['status'] == 200 for r in responses)
     assert fake_graph.inner_seen.count('6') == 2
     assert all(fake_graph.inner_seen.count(str(n)) == 1 for n in range(1, 46) if n != 6)
+
+
+def test_throttled_chunks_share_one_wait(make_client, fake_graph, sleeper):
+    """Other chunks are sent while a throttled request waits, and one wait serves every chunk."""
+    fake_graph.inner_script = {'6': [inner_429(1)], '26': [inner_429(1)]}
+    client = make_client()
+    _runner, responses = run(client, gets(60))
+    calls = fake_graph.batch_calls()
+    assert [len(sent_ids(call)) for call in calls] == [20, 20, 20, 2]
+    assert sorted(sent_ids(calls[3]), key=int) == ['6', '26']
+    assert sleeper.waits == [1.0] and client.throttled == 2
+    assert all(r['status'] == 200 for r in responses)
 
 
 def test_largest_inner_retry_after_is_honoured(make_client, fake_graph, sleeper):
