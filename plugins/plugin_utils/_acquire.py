@@ -34,6 +34,7 @@ from ansible_collections.identity.entra.plugins.plugin_utils._errors import Entr
 
 DISCOVERY_SUFFIX = '.discovery.json'
 
+
 def get_token(request, warn=None) -> dict:
     """Return the token facts for ``request`` or raise EntraTokenError."""
     warn = warn or (lambda message: None)

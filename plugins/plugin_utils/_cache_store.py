@@ -707,7 +707,8 @@ class TokenCacheStore:
 
     def _remove_stale_temp_files(self) -> None:
         """Remove temporary files that killed writers left behind (best effort)."""
-        cutoff = time.time() - STALE_TEMP_SECONDS
+        now = time.time()
+        cutoff = now - STALE_TEMP_SECONDS
         euid = os.geteuid()
         try:
             entries = list(os.scandir(self.directory))
@@ -718,7 +719,8 @@ class TokenCacheStore:
                 continue
             try:
                 st = entry.stat(follow_symlinks=False)
-                if stat.S_ISREG(st.st_mode) and st.st_uid == euid and (st.st_mtime < cutoff or (st.st_mtime < time.time() - DEAD_WRITER_SECONDS and not _writer_alive(entry.name))):
+                abandoned = st.st_mtime < now - DEAD_WRITER_SECONDS and not _writer_alive(entry.name)
+                if stat.S_ISREG(st.st_mode) and st.st_uid == euid and (st.st_mtime < cutoff or abandoned):
                     os.unlink(entry.path)
             except OSError:
                 continue
