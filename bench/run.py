@@ -25,8 +25,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,12 +35,14 @@ ROOT = os.path.dirname(HERE)
 WORK = os.path.join(ROOT, ".work", "bench")
 PLAYBOOKS = os.path.join(HERE, "playbooks")
 PROBE = os.path.join(HERE, "probe.py")
-EMULATOR_RUN = os.path.join(ROOT, "tests", "emulator", "run.py")
 HOSTS = ["127.0.0.%d" % last for last in range(51, 60)]
 SEED_USERS = 10000
 HOST_COUNT = 200
 
 import requests  # noqa: E402  pylint: disable=wrong-import-position
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
+from launch import pick_host, start_emulator, stop_emulator  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def log(message):
@@ -62,24 +62,12 @@ def ratio(a, b):
 
 class Emulator:
     def __init__(self, state_dir):
-        host = next((h for h in HOSTS if _port_free(h, 443)), None)
-        if host is None:
-            raise SystemExit("port 443 is taken on %s-%s (or may not be bound: run as root)" % (HOSTS[0], HOSTS[-1]))
         shutil.rmtree(state_dir, ignore_errors=True)
-        os.makedirs(state_dir)
-        self.log = open(os.path.join(state_dir, "emulator.log"), "wb")  # pylint: disable=consider-using-with
-        self.process = subprocess.Popen(  # pylint: disable=consider-using-with
-            [sys.executable, EMULATOR_RUN, "--state-dir", state_dir, "--host", host, "--port", "443",
-             "--seed-users", str(SEED_USERS)], stdout=self.log, stderr=subprocess.STDOUT)
-        ready = os.path.join(state_dir, "ready.json")
-        deadline = time.monotonic() + 120
-        while not os.path.exists(ready):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise SystemExit("the emulator did not start; see %s" % os.path.join(state_dir, "emulator.log"))
-            time.sleep(0.1)
-        with open(ready, encoding="utf-8") as handle:
-            self.ready = json.load(handle)
+        try:
+            self.process, self.ready = start_emulator(state_dir, host=pick_host(443, HOSTS, env=None),
+                                                      extra_args=["--seed-users", str(SEED_USERS)], timeout=120)
+        except RuntimeError as exc:
+            raise SystemExit("the emulator did not start: %s" % exc) from None
         self.url = self.ready["url"]
         self.ca_path = self.ready["ca_path"]
         self.demo = self.ready["demo"]
@@ -88,14 +76,7 @@ class Emulator:
         self.session.verify = self.ca_path
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+        stop_emulator(self.process)
 
     def admin(self, method, route, body=None):
         response = self.session.request(method, "%s/_emulator/%s" % (self.url, route), json=body, timeout=60)
@@ -107,17 +88,6 @@ class Emulator:
 
     def endpoints(self):
         return dict(self.admin("GET", "counters").get("endpoints", {}))
-
-
-def _port_free(host, port):
-    probe = socket.socket()
-    try:
-        probe.bind((host, port))
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
 
 
 def http_total(endpoints):

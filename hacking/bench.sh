@@ -16,18 +16,7 @@ VENV=$ENTRA_WORK/venv-bench
 COLLECTIONS=$ENTRA_WORK/bench/collections
 
 main() {
-    local python core_req
-    command -v python3 >/dev/null || die "python3 is needed"
-    python=$(python3 -c 'import sys; print(sys.executable)') || die "python3 does not run"
-    "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
-        die "$python is $("$python" -V 2>&1); the benchmarks need Python 3.11 or later"
-    core_req=$(grep -E '^ansible-core' "$ENTRA_ROOT/tests/requirements-tools.txt") ||
-        die "no ansible-core line in tests/requirements-tools.txt"
-    ensure_venv "$VENV" "$python" -r "$ENTRA_ROOT/requirements.txt" "$core_req" 'msal-extensions>=1.2,<2' ||
-        die "could not create $VENV"
-
-    mkdir -p "$COLLECTIONS/ansible_collections/identity"
-    ln -sfn "$ENTRA_ROOT" "$COLLECTIONS/ansible_collections/identity/entra"
+    collection_venv "$VENV" "$COLLECTIONS" "the benchmarks" 'msal-extensions>=1.2,<2'
 
     cd "$ENTRA_ROOT"
     ENTRA_BENCH_COLLECTIONS=$COLLECTIONS exec "$VENV/bin/python" bench/run.py "$@"

@@ -331,3 +331,21 @@ print_summary() {
     fi
     ((failed == 0))
 }
+
+# collection_venv VENV COLLECTIONS PURPOSE [EXTRA_REQUIREMENT...]: a virtualenv with the
+# controller's requirements, ansible-core and the extras, and this working tree linked in
+# COLLECTIONS as the installed identity.entra (for the benchmarks and the reliability suite).
+collection_venv() {
+    local venv=$1 collections=$2 purpose=$3 python core_req
+    shift 3
+    command -v python3 >/dev/null || die "python3 is needed"
+    python=$(python3 -c 'import sys; print(sys.executable)') || die "python3 does not run"
+    "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+        die "$python is $("$python" -V 2>&1); $purpose needs Python 3.11 or later"
+    core_req=$(grep -E '^ansible-core' "$ENTRA_ROOT/tests/requirements-tools.txt") ||
+        die "no ansible-core line in tests/requirements-tools.txt"
+    ensure_venv "$venv" "$python" -r "$ENTRA_ROOT/requirements.txt" "$core_req" "$@" ||
+        die "could not create $venv"
+    mkdir -p "$collections/ansible_collections/identity"
+    ln -sfn "$ENTRA_ROOT" "$collections/ansible_collections/identity/entra"
+}

@@ -107,7 +107,7 @@ def _realm_for(request, discovery_doc: dict) -> str | None:
 def cached_token(doc: dict, request, discovery=None) -> dict | None:
     if not doc.get('AccessToken'):
         return None
-    realm = request.tenant if '.' not in request.tenant else _realm_for(request, discovery.load()[0] if discovery else {})
+    realm = request.tenant if '.' not in request.tenant else _realm_for(request, _load_warm(discovery) if discovery else {})
     if realm is None:
         return None
     entry = view.find_access_token(doc, request, realm)

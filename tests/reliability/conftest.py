@@ -13,10 +13,8 @@ without it a link to this working tree is made under .work/reliability/.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
-import socket
 import sys
 
 import pytest
@@ -25,7 +23,10 @@ import requests
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 EMULATOR_DIR = os.path.join(ROOT, "tests", "emulator")
-HOSTS = ["127.0.0.%d" % last for last in range(41, 50)]
+HOSTS = tuple("127.0.0.%d" % last for last in range(41, 50))
+sys.path.insert(0, EMULATOR_DIR)
+
+from launch import pick_host, start_emulator, stop_emulator  # noqa: E402  pylint: disable=wrong-import-position
 
 # Users added to the emulator's default scenario for the concurrency cases.
 RELIABILITY_USERS = 40
@@ -47,15 +48,6 @@ if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
 
 
-def _emulator_helpers():
-    """start_emulator/stop_emulator of the emulator's own test suite (one implementation)."""
-    spec = importlib.util.spec_from_file_location(
-        "entra_emulator_fixtures", os.path.join(EMULATOR_DIR, "tests", "conftest.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.start_emulator, module.stop_emulator
-
-
 def reliability_user(number: int) -> tuple[str, str]:
     """(username, password) of the numbered reliability user (1-based)."""
     return "rel%02d@contoso.example" % number, "Rel%02d-Passw0rd!" % number
@@ -73,17 +65,6 @@ def _scenario(path: str) -> str:
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(scenario, handle)
     return path
-
-
-def _port_free(host: str, port: int) -> bool:
-    probe = socket.socket()
-    try:
-        probe.bind((host, port))
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
 
 
 class Emulator:
@@ -150,10 +131,7 @@ class Emulator:
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory):
     """One emulator for the session, with the reliability users added to the default scenario."""
-    start_emulator, stop_emulator = _emulator_helpers()
-    host = os.environ.get("ENTRA_RELIABILITY_HOST") or next((h for h in HOSTS if _port_free(h, 443)), None)
-    if host is None:
-        pytest.fail("port 443 is taken on every address of %s-%s" % (HOSTS[0], HOSTS[-1]))
+    host = pick_host(443, HOSTS, env="ENTRA_RELIABILITY_HOST")
     state = tmp_path_factory.mktemp("emulator")
     scenario = _scenario(str(state / "scenario.json"))
     process, ready = start_emulator(str(state / "state"), host=host, port=443,

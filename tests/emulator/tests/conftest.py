@@ -9,76 +9,17 @@ the emulator's CA through its own ``requests`` session (REQUESTS_CA_BUNDLE would
 override msal's ``verify=``).
 """
 
-import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 
 import msal
 import pytest
 import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RUN_PY = os.path.join(os.path.dirname(HERE), "run.py")
+sys.path.insert(0, os.path.dirname(HERE))
 
-
-def _port_free(host, port):
-    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        probe.bind((host, port))
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
-
-
-def pick_host(port=443):
-    """EMULATOR_HOST, else a loopback address whose ``port`` is free."""
-    if os.environ.get("EMULATOR_HOST"):
-        return os.environ["EMULATOR_HOST"]
-    for last in range(1, 31):
-        host = "127.0.0.%d" % last
-        if _port_free(host, port):
-            return host
-    raise RuntimeError("no loopback address with port %d free" % port)
-
-
-def start_emulator(state_dir, host=None, port=443, extra_args=(), timeout=60):
-    """Start run.py and wait for ready.json; return (process, ready dict)."""
-    host = host or pick_host(port)
-    os.makedirs(state_dir, exist_ok=True)
-    log = open(os.path.join(state_dir, "emulator.log"), "wb")  # pylint: disable=consider-using-with
-    cmd = [sys.executable, RUN_PY, "--state-dir", state_dir, "--host", host, "--port", str(port)] + list(extra_args)
-    process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)  # pylint: disable=consider-using-with
-    ready_path = os.path.join(state_dir, "ready.json")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.close()
-            with open(os.path.join(state_dir, "emulator.log"), encoding="utf-8", errors="replace") as handle:
-                raise RuntimeError("emulator exited with %s:\n%s" % (process.returncode, handle.read()))
-        if os.path.exists(ready_path):
-            with open(ready_path, encoding="utf-8") as handle:
-                return process, json.load(handle)
-        time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("emulator did not become ready in %ss" % timeout)
-
-
-def stop_emulator(process, timeout=15):
-    """SIGTERM, then wait; return the exit code."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-    return process.returncode
+from launch import start_emulator, stop_emulator  # noqa: E402  pylint: disable=wrong-import-position
 
 
 class Emulator:
