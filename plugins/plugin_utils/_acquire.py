@@ -104,14 +104,28 @@ def _realm_for(request, discovery_doc: dict) -> str | None:
     return None
 
 
+# The last hit per identity and cache document of this process: a repeated call on an unchanged
+# document only checks the expiry again (the document object itself is compared, not its id).
+_HITS = {}
+
+
 def cached_token(doc: dict, request, discovery=None) -> dict | None:
     if not doc.get('AccessToken'):
         return None
+    memo_key = (request.identity_key, request.authority)
+    memo = _HITS.get(memo_key)
+    now = time.time()
+    if memo and memo[0] is doc and memo[1]['expires_on'] - now >= request.min_validity:
+        return dict(memo[1], expires_in=max(0, int(memo[1]['expires_on'] - now)))
     realm = request.tenant if '.' not in request.tenant else _realm_for(request, _load_warm(discovery) if discovery else {})
     if realm is None:
         return None
-    entry = view.find_access_token(doc, request, realm)
-    return view.token_facts(doc, entry, request, 'cache') if entry else None
+    entry = view.find_access_token(doc, request, realm, now)
+    if not entry:
+        return None
+    facts = view.token_facts(doc, entry, request, 'cache', now)
+    _HITS[memo_key] = (doc, facts)
+    return dict(facts)
 
 
 class _Acquisition:
