@@ -25,16 +25,7 @@ DEMO_DIR=$ENTRA_WORK/demo
 PLAYBOOK=$ENTRA_ROOT/playbooks/demo.yml
 
 setup() {
-    local python core_req
-    command -v python3 >/dev/null || die "python3 is needed"
-    # the interpreter itself, not a pyenv shim
-    python=$(python3 -c 'import sys; print(sys.executable)') || die "python3 does not run"
-    "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
-        die "$python is $("$python" -V 2>&1); the demo needs Python 3.11 or later"
-    core_req=$(grep -E '^ansible-core' "$ENTRA_ROOT/tests/requirements-tools.txt") ||
-        die "no ansible-core line in tests/requirements-tools.txt"
-    ensure_venv "$VENV" "$python" -r "$ENTRA_ROOT/requirements.txt" "$core_req" ||
-        die "could not create $VENV"
+    controller_venv "$VENV" "the demo"
     "$VENV/bin/ansible" --version | sed -n 1p
 
     log "building the collection from the working tree"

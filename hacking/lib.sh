@@ -332,12 +332,12 @@ print_summary() {
     ((failed == 0))
 }
 
-# collection_venv VENV COLLECTIONS PURPOSE [EXTRA_REQUIREMENT...]: a virtualenv with the
-# controller's requirements, ansible-core and the extras, and this working tree linked in
-# COLLECTIONS as the installed identity.entra (for the benchmarks and the reliability suite).
-collection_venv() {
-    local venv=$1 collections=$2 purpose=$3 python core_req
-    shift 3
+# controller_venv VENV PURPOSE [EXTRA_REQUIREMENT...]: a virtualenv on python3 (3.11 or later,
+# the interpreter itself, not a pyenv shim) with the controller's requirements, the
+# ansible-core of tests/requirements-tools.txt and the extras.
+controller_venv() {
+    local venv=$1 purpose=$2 python core_req
+    shift 2
     command -v python3 >/dev/null || die "python3 is needed"
     python=$(python3 -c 'import sys; print(sys.executable)') || die "python3 does not run"
     "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
@@ -346,6 +346,14 @@ collection_venv() {
         die "no ansible-core line in tests/requirements-tools.txt"
     ensure_venv "$venv" "$python" -r "$ENTRA_ROOT/requirements.txt" "$core_req" "$@" ||
         die "could not create $venv"
+}
+
+# collection_venv VENV COLLECTIONS PURPOSE [EXTRA_REQUIREMENT...]: controller_venv, plus this
+# working tree linked in COLLECTIONS as the installed identity.entra (benchmarks, reliability suite).
+collection_venv() {
+    local venv=$1 collections=$2 purpose=$3
+    shift 3
+    controller_venv "$venv" "$purpose" "$@"
     mkdir -p "$collections/ansible_collections/identity"
     ln -sfn "$ENTRA_ROOT" "$collections/ansible_collections/identity/entra"
 }
