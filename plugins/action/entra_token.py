@@ -7,11 +7,30 @@
 from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 from ansible_collections.identity.entra.plugins.plugin_utils._acquire import get_token
 from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError
 from ansible_collections.identity.entra.plugins.plugin_utils._module_defaults import GRAPH_OPTIONS, without_foreign_group_defaults
 from ansible_collections.identity.entra.plugins.plugin_utils._options import from_mapping
+
+display = Display()
+
+
+def check_fact_name(fact_name) -> str:
+    """A variable name of the user's own: never one Ansible defines (inventory_hostname, omit, hostvars...),
+    where the token would show wherever Ansible prints that variable."""
+    from ansible import constants as C  # pylint: disable=import-outside-toplevel
+    from ansible.vars.reserved import is_reserved_name  # pylint: disable=import-outside-toplevel
+
+    if not isinstance(fact_name, str) or not fact_name.isidentifier() or fact_name.startswith('ansible_'):
+        raise EntraTokenError('invalid_argument', detail="Option 'fact_name' must be a valid variable name that does not "
+                              "start with ansible_, got %r" % (str(fact_name)[:80],))
+    if fact_name in C.INTERNAL_STATIC_VARS or fact_name in C.MAGIC_VARIABLE_MAPPING or is_reserved_name(fact_name) \
+            or fact_name in ('vars', 'environment', 'omit', 'hostvars', 'groups', 'lookup', 'query', 'q', 'item'):
+        raise EntraTokenError('invalid_argument', detail="Option 'fact_name' is %r, a name Ansible itself defines; "
+                              'choose a name of your own' % fact_name)
+    return str(fact_name)
 
 
 class ActionModule(ActionBase):
@@ -29,14 +48,18 @@ class ActionModule(ActionBase):
         fact_name = args.pop('fact_name', None) or 'entra_token'
         warnings = []
         try:
-            if not isinstance(fact_name, str) or not fact_name.isidentifier() or fact_name.startswith('ansible_'):
-                raise EntraTokenError('invalid_argument', detail="Option 'fact_name' must be a valid variable name, got %r" % (fact_name,))
-            facts = get_token(from_mapping(args), warn=warnings.append)
+            fact_name = check_fact_name(fact_name)
+            facts = get_token(from_mapping(args), warn=warnings.append, show=self._show)
         except EntraTokenError as exc:
             result.update(failed=True, msg=exc.message, error=exc.as_dict())
             return self._with_warnings(result, warnings)
         result['ansible_facts'] = {fact_name: facts}
         return self._with_warnings(result, warnings)
+
+    def _show(self, message: str) -> None:
+        """What a person must do now (the device-code message), on the controller's console at once."""
+        host = self._task.get_name() if self._task else 'entra_token'
+        display.display('%s: %s' % (host, message), screen_only=True)
 
     @staticmethod
     def _with_warnings(result, warnings):

@@ -72,11 +72,12 @@ from ansible.utils.display import Display
 
 from ansible_collections.identity.entra.plugins.plugin_utils._acquire import get_token
 from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError
-from ansible_collections.identity.entra.plugins.plugin_utils._options import OPTION_SPEC, check_raw_types, from_plugin
+from ansible_collections.identity.entra.plugins.plugin_utils._options import OPTION_SPEC, check_raw_types, from_plugin, unknown_options
 
 display = Display()
 # The doc fragment names one variable per option: entra_<option>.
 OPTION_VARIABLES = tuple('entra_' + name for name in OPTION_SPEC)
+LOOKUP_OPTIONS = tuple(OPTION_SPEC) + ('output',)
 
 
 def lookup_error_message(exc: EntraTokenError) -> str:
@@ -91,18 +92,22 @@ def lookup_error_message(exc: EntraTokenError) -> str:
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
-        # Options may come from entra_* variables; Ansible hands those to lookups untemplated.
-        own_vars = {name: self._templar.template(variables[name]) for name in OPTION_VARIABLES if name in (variables or {})}
         try:
-            check_raw_types(kwargs)
-            check_raw_types({name[len('entra_'):]: value for name, value in own_vars.items()})
+            problem = unknown_options(kwargs, LOOKUP_OPTIONS)
+            if problem:
+                raise problem
+            # Options may come from entra_* variables; Ansible hands those to lookups untemplated.
+            own_vars = {name: self._templar.template(variables[name]) for name in OPTION_VARIABLES if name in (variables or {})}
+            raw = {name[len('entra_'):]: value for name, value in own_vars.items()}
+            raw.update(kwargs)
+            check_raw_types(raw)
             try:
                 self.set_options(var_options=own_vars, direct=kwargs)
             except AnsibleError as exc:  # Ansible's own type and choices checks of the options
-                raise EntraTokenError('invalid_argument', detail=str(exc).splitlines()[0]) from None
+                raise EntraTokenError('invalid_argument', detail=str(exc).splitlines()[0][:300]) from None
             if terms:
                 raise EntraTokenError('invalid_argument', detail='This lookup takes no terms, only named options')
-            facts = get_token(from_plugin(self), warn=display.warning)
+            facts = get_token(from_plugin(self, raw), warn=display.warning)
         except EntraTokenError as exc:
             raise AnsibleLookupError(lookup_error_message(exc)) from None
         return [facts if self.get_option('output') == 'result' else facts['access_token']]

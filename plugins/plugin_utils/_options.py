@@ -6,7 +6,8 @@
 
 For internal collection use only. The module front reads raw task arguments
 (``from_mapping``), the lookup reads Ansible's plugin configuration
-(``from_plugin``); both end in the same validated ``TokenRequest``.
+(``from_plugin``); both end in the same validated ``TokenRequest``. Everything a
+user can get wrong is refused here, before anything is sent or written.
 """
 
 from __future__ import annotations
@@ -17,19 +18,14 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ansible_collections.identity.entra.plugins.module_utils._clouds import CLOUDS
 from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError
 
-# cloud -> (authority host, Graph resource). Tokens do not cross clouds.
-CLOUDS = {
-    'public': ('https://login.microsoftonline.com', 'https://graph.microsoft.com'),
-    'usgov': ('https://login.microsoftonline.us', 'https://graph.microsoft.us'),
-    'usgov_dod': ('https://login.microsoftonline.us', 'https://dod-graph.microsoft.us'),
-    'china': ('https://login.chinacloudapi.cn', 'https://microsoftgraph.chinacloudapi.cn'),
-}
 RESERVED_SCOPES = frozenset(('openid', 'profile', 'offline_access'))
 REFUSED_TENANTS = frozenset(('common', 'consumers'))
-DEFAULT_CACHE_PATH = '~/.ansible/entra/token_cache.json'
+DEFAULT_CACHE_PATH = '~/.ansible/entra/token_cache'
 MAX_VALUE_LENGTH = 2048
+FLOWS = ('password', 'device_code')
 
 # name -> (type, default, environment variables). The doc fragment documents the same
 # table; a unit test keeps the two in step.
@@ -38,6 +34,13 @@ OPTION_SPEC = {
     'client_id': ('str', None, ('ENTRA_CLIENT_ID', 'AZURE_CLIENT_ID')),
     'username': ('str', None, ('ENTRA_USERNAME', 'AZURE_USERNAME')),
     'password': ('str', None, ('ENTRA_PASSWORD', 'AZURE_PASSWORD')),
+    'flow': ('str', 'password', ()),
+    'device_code_timeout': ('int', 600, ()),
+    'client_secret': ('str', None, ('ENTRA_CLIENT_SECRET', 'AZURE_CLIENT_SECRET')),
+    'client_certificate_path': ('path', None, ('ENTRA_CLIENT_CERTIFICATE_PATH', 'AZURE_CLIENT_CERTIFICATE_PATH')),
+    'client_certificate_password': ('str', None, ('ENTRA_CLIENT_CERTIFICATE_PASSWORD', 'AZURE_CLIENT_CERTIFICATE_PASSWORD')),
+    'client_certificate_send_chain': ('bool', False, ('ENTRA_CLIENT_SEND_CERTIFICATE_CHAIN', 'AZURE_CLIENT_SEND_CERTIFICATE_CHAIN')),
+    'client_assertion_file': ('path', None, ('ENTRA_FEDERATED_TOKEN_FILE', 'AZURE_FEDERATED_TOKEN_FILE')),
     'scopes': ('list', None, ()),
     'cloud': ('str', 'public', ('ENTRA_CLOUD',)),
     'authority_host': ('str', None, ('ENTRA_AUTHORITY_HOST',)),
@@ -51,21 +54,41 @@ OPTION_SPEC = {
     'force_refresh': ('bool', False, ()),
     'min_validity': ('int', 300, ()),
 }
-REQUIRED = ('tenant', 'client_id', 'username')
-NO_LOG = frozenset(('password',))
+REQUIRED = ('tenant', 'client_id')
+NO_LOG = frozenset(('password', 'client_secret', 'client_certificate_password'))
+# The options that sign a service principal in; exactly one of them, or a username, says who signs in.
+CLIENT_CREDENTIALS = ('client_secret', 'client_certificate_path', 'client_assertion_file')
+USER_OPTIONS = ('username', 'password')
+_LIMITS = {'timeout': (1, 3600), 'min_validity': (0, 86400), 'device_code_timeout': (10, 3600)}
 _TENANT_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$')
+_HOST_URL_RE = re.compile(r'^https://[^\s/?#@]+/?$', re.IGNORECASE)
+_UNEXPANDED_RE = re.compile(r'\$(\w+|\{[^}]*\})')
 _TRUE = frozenset(('1', 'true', 'yes', 'on', 'y', 't'))
 _FALSE = frozenset(('0', 'false', 'no', 'off', 'n', 'f'))
+
+# Where a value came from: an explicit option wins over an environment variable.
+EXPLICIT, ENVIRONMENT, DEFAULT = 'explicit', 'environment', 'default'
 
 
 @dataclass(frozen=True)
 class TokenRequest:
-    """A validated request for a token; everything the core needs, nothing else."""
+    """A validated request for a token; everything the core needs, nothing else.
+
+    ``credential`` says who signs in and how: ``password`` or ``device_code`` for a user,
+    ``client_secret``, ``client_certificate`` or ``client_assertion`` for a service principal.
+    """
 
     tenant: str
     client_id: str
-    username: str
+    username: str | None
     password: str | None
+    credential: str
+    client_secret: str | None
+    client_certificate_path: str | None
+    client_certificate_password: str | None
+    client_certificate_send_chain: bool
+    client_assertion_file: str | None
+    device_code_timeout: int
     scopes: tuple
     cloud: str
     authority_host: str
@@ -89,18 +112,64 @@ class TokenRequest:
         return (urlsplit(self.authority_host).hostname or '').lower()
 
     @property
+    def is_app(self) -> bool:
+        """A service principal (app-only token) rather than a user."""
+        return self.username is None
+
+    @property
+    def account_key(self) -> str:
+        """Whose tokens: one cache file each (a user in a cloud, or an app in a tenant)."""
+        if self.is_app:
+            return 'app|%s|%s|%s' % (self.environment, self.client_id, self.tenant)
+        return 'user|%s|%s' % (self.environment, self.username.lower())
+
+    @property
+    def sign_in_key(self) -> str:
+        """Who signs in where with which app: the unit whose failed sign-ins are remembered."""
+        return '%s|%s|%s' % (self.account_key, self.tenant, self.client_id)
+
+    @property
     def identity_key(self) -> str:
         """Who asks for what: requests with the same key can share one network sign-in."""
-        return '|'.join((self.environment, self.tenant.lower(), self.client_id.lower(),
-                         self.username.lower(), ' '.join(sorted(s.lower() for s in self.scopes))))
+        return '%s|%s' % (self.sign_in_key, ' '.join(sorted(s.lower() for s in self.scopes)))
 
-    def __repr__(self):  # never show the password, even in a debugger or traceback
-        return 'TokenRequest(tenant=%r, client_id=%r, username=%r, scopes=%r, authority=%r)' % (
-            self.tenant, self.client_id, self.username, self.scopes, self.authority)
+    @property
+    def sign_in_command(self) -> str | None:
+        """The command that signs this user in by device code (None for a service principal)."""
+        if self.is_app:
+            return None
+        import shlex  # pylint: disable=import-outside-toplevel  # only needed when something failed
+
+        parts = ['ansible-playbook', 'identity.entra.sign_in', '-e', 'tenant=' + self.tenant,
+                 '-e', 'client_id=' + self.client_id, '-e', 'username=' + self.username]
+        if self.cloud != 'public':
+            parts += ['-e', 'cloud=' + self.cloud]
+        if self.authority_host != CLOUDS[self.cloud][0]:
+            parts += ['-e', 'authority_host=' + self.authority_host]
+        if self.scopes != ('%s/.default' % self.graph_resource,):
+            parts += ['-e', 'scopes=' + ','.join(self.scopes)]
+        if self.cache_path and self.cache_path != os.path.expanduser(DEFAULT_CACHE_PATH):
+            parts += ['-e', 'cache_path=' + self.cache_path]
+        if self.ca_path:
+            parts += ['-e', 'ca_path=' + self.ca_path]
+        return ' '.join(shlex.quote(part) for part in parts)
+
+    def __repr__(self):  # never show a secret, even in a debugger or traceback
+        return 'TokenRequest(tenant=%r, client_id=%r, username=%r, credential=%r, scopes=%r, authority=%r)' % (
+            self.tenant, self.client_id, self.username, self.credential, self.scopes, self.authority)
 
 
 def _invalid(name: str, why: str) -> EntraTokenError:
     return EntraTokenError('invalid_argument', detail="Option '%s' %s" % (name, why))
+
+
+def _describe_type(value) -> str:
+    """'a list', 'a mapping'... for messages (Ansible hands over its own subclasses of the builtins)."""
+    for kind, text in ((bool, 'a boolean'), (dict, 'a mapping'), ((list, tuple, set), 'a list'), (int, 'a number'),
+                       (float, 'a number'), (bytes, 'bytes')):
+        if isinstance(value, kind):
+            return text
+    return 'a value of another type'
 
 
 def _coerce(name: str, kind: str, value):
@@ -110,48 +179,84 @@ def _coerce(name: str, kind: str, value):
     if kind == 'bool':
         if isinstance(value, bool):
             return value
-        text = str(value).strip().lower()
+        text = str(value).strip().lower() if isinstance(value, (str, int)) else None
         if text in _TRUE:
             return True
         if text in _FALSE:
             return False
-        raise _invalid(name, 'must be a boolean, got %r' % (str(value)[:40],))
+        raise _invalid(name, 'must be a boolean, got %s' % (repr(str(value)[:40]) if isinstance(value, str) else _describe_type(value)))
     if kind == 'int':
-        if isinstance(value, bool):
-            raise _invalid(name, 'must be a whole number of seconds, got a boolean')
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise _invalid(name, 'must be a whole number of seconds, got %s' % _describe_type(value))
         try:
-            number = int(str(value).strip()) if not isinstance(value, int) else value
+            return int(str(value).strip()) if not isinstance(value, int) else int(value)
         except ValueError:
             raise _invalid(name, 'must be a whole number of seconds, got %r' % (str(value)[:40],)) from None
-        return number
     if kind == 'list':
         if isinstance(value, str):
             value = [part for part in re.split(r'[,\s]+', value) if part]
-        if not isinstance(value, (list, tuple)):
+        if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
             raise _invalid(name, 'must be a list of strings')
-        if not all(isinstance(item, str) for item in value):
-            raise _invalid(name, 'must be a list of strings')
-        return [item.strip() for item in value]
+        return [str(item).strip() for item in value]
     if not isinstance(value, str):
-        if isinstance(value, (dict, list, tuple, bool)):
-            raise _invalid(name, 'must be a string, got %s' % type(value).__name__)
+        if isinstance(value, (dict, list, tuple, set, bool, bytes)) or value is Ellipsis:
+            raise _invalid(name, 'must be a string, got %s' % _describe_type(value))
         value = str(value)
-    if len(value) > MAX_VALUE_LENGTH and name != 'password':
+    value = str(value)  # a plain str, not Ansible's tagged or lazy subclass
+    if len(value) > MAX_VALUE_LENGTH and name not in NO_LOG:
         raise _invalid(name, 'is longer than %d characters' % MAX_VALUE_LENGTH)
     if kind == 'path':
-        value = os.path.expanduser(os.path.expandvars(value))
+        return _check_path(name, value)
     return value
 
 
+def _check_path(name: str, value: str) -> str:
+    """Expand ~ and $VARS; what remains must be an absolute path with nothing left unexpanded.
+
+    A path like '$UNSET/token_cache' would otherwise become a directory in the current
+    working directory, where refresh tokens end up in a git checkout.
+    """
+    if not value.strip():
+        raise _invalid(name, 'is empty or blank; give an absolute path')
+    expanded = os.path.expanduser(os.path.expandvars(value))
+    unexpanded = _UNEXPANDED_RE.search(expanded)
+    if unexpanded:
+        raise _invalid(name, 'names the variable %s, which is not set: %r' % (unexpanded.group(0), value[:120]))
+    if any(part.startswith('~') for part in expanded.split(os.sep)):
+        raise _invalid(name, 'names a home directory that cannot be expanded (no such user?): %r' % value[:120])
+    if not os.path.isabs(expanded):
+        raise _invalid(name, 'must be an absolute path (after ~ and $VARIABLE expansion), got %r' % value[:120])
+    if expanded != expanded.strip() or '\0' in expanded or '\n' in expanded:
+        raise _invalid(name, 'must not start or end with spaces or hold control characters: %r' % value[:120])
+    return os.path.normpath(expanded)
+
+
 def _check_url(name: str, value: str) -> str:
+    if not _HOST_URL_RE.match(value):
+        raise _invalid(name, 'must be an https:// URL of a host, with nothing after it (no path, query, fragment, '
+                       'user or spaces), got %r' % (value[:80],))
     parts = urlsplit(value)
-    if parts.scheme != 'https' or not parts.hostname or parts.query or parts.fragment or parts.username:
-        raise _invalid(name, 'must be an https:// URL with a host and nothing after the path, got %r' % (value[:80],))
     try:
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError:
         raise _invalid(name, 'has an invalid port: %r' % (value[:80],)) from None
+    if not parts.hostname:
+        raise _invalid(name, 'must name a host, got %r' % (value[:80],))
     return value.rstrip('/')
+
+
+def _check_proxy(value: str) -> str:
+    proxy = urlsplit(value.strip())
+    if proxy.scheme in ('socks4', 'socks4a', 'socks5', 'socks5h', 'https'):
+        raise _invalid('proxy', 'uses %s://, which is not supported; give an HTTP proxy (it tunnels TLS with CONNECT), '
+                       'such as http://proxy.example:3128' % proxy.scheme)
+    try:
+        port = proxy.port
+    except ValueError:
+        port = -1
+    if proxy.scheme != 'http' or not proxy.hostname or port == -1 or proxy.path not in ('', '/') or proxy.query:
+        raise _invalid('proxy', 'must be an HTTP proxy URL such as http://proxy.example:3128')
+    return value.strip()
 
 
 def _check_scopes(scopes, graph_resource: str) -> tuple:
@@ -170,12 +275,13 @@ def _check_scopes(scopes, graph_resource: str) -> tuple:
     return tuple(dict.fromkeys(wanted))
 
 
-def _check_tenant(tenant: str) -> str:
+def _check_tenant(tenant: str, is_app: bool) -> str:
     lowered = tenant.strip().lower()
-    if lowered in REFUSED_TENANTS:
+    if lowered in REFUSED_TENANTS or (is_app and lowered == 'organizations'):
         raise EntraTokenError(
             'tenant_endpoint_required',
-            detail="tenant '%s' cannot be used with username and password: Entra refuses this flow on /%s" % (lowered, lowered))
+            detail="tenant '%s' cannot be used for this sign-in: Entra refuses it on /%s; give the tenant ID or domain"
+                   % (lowered, lowered))
     try:
         return str(uuid.UUID(lowered))
     except ValueError:
@@ -185,8 +291,38 @@ def _check_tenant(tenant: str) -> str:
     return lowered
 
 
-def build_request(raw: dict) -> TokenRequest:
-    """Validate raw option values (already merged with their defaults/env) into a TokenRequest."""
+def _choose_credential(values: dict, origins: dict) -> tuple:
+    """Who signs in: (client credential option or None for a user, options to ignore).
+
+    Explicit options win over the environment: a CI runner's AZURE_CLIENT_SECRET does not
+    turn a task that names a username into a service principal sign-in. Two kinds of
+    credential at the same level are refused rather than guessed between.
+    """
+    def given(names, origin):
+        return [name for name in names if values.get(name) not in (None, '') and origins.get(name) == origin]
+
+    for origin in (EXPLICIT, ENVIRONMENT):
+        clients, users = given(CLIENT_CREDENTIALS, origin), given(USER_OPTIONS, origin)
+        where = 'as options' if origin == EXPLICIT else 'in the environment'
+        if clients and users:
+            raise _invalid(clients[0], 'and %s are both set %s: a service principal signs in with a client credential, '
+                           'a user with a username; give one of them' % (users[0], where))
+        if len(clients) > 1:
+            raise _invalid(clients[0], 'and %s are both set %s: give one client credential' % (clients[1], where))
+        if clients:
+            return clients[0], [name for name in CLIENT_CREDENTIALS + USER_OPTIONS if name != clients[0]]
+        if users:
+            return None, list(CLIENT_CREDENTIALS)
+    return None, []
+
+
+def build_request(raw: dict, origins: dict | None = None) -> TokenRequest:
+    """Validate raw option values (merged with the environment, not yet with defaults) into a TokenRequest.
+
+    ``origins`` says for each name whether its value is EXPLICIT or came from the ENVIRONMENT
+    (missing: explicit); it decides between a user and a service principal.
+    """
+    origins = origins or {}
     values = {}
     for name, (kind, default, _env) in OPTION_SPEC.items():
         value = raw.get(name)
@@ -194,68 +330,112 @@ def build_request(raw: dict) -> TokenRequest:
     for name in REQUIRED:
         if not values[name] or not str(values[name]).strip():
             raise _invalid(name, 'is required (set it as an option or through %s)' % ' / '.join(OPTION_SPEC[name][2]))
-    if values['password'] == '':
-        values['password'] = None
+    chosen, drop = _choose_credential(values, {name: origins.get(name, EXPLICIT) for name in values})
+    for name in drop:
+        values[name] = None
+    flow = str(values['flow']).strip().lower()
+    if flow not in FLOWS:
+        raise _invalid('flow', 'must be one of %s, got %r' % (', '.join(FLOWS), str(values['flow'])[:40]))
+    if chosen:
+        if flow == 'device_code' and origins.get('flow', EXPLICIT) == EXPLICIT and raw.get('flow') is not None:
+            raise _invalid('flow', 'device_code signs a user in; it cannot be used with %s (a service principal)' % chosen)
+        credential = 'client_certificate' if chosen == 'client_certificate_path' else \
+            'client_assertion' if chosen == 'client_assertion_file' else 'client_secret'
+        for name in (n for n in ('client_certificate_path', 'client_assertion_file') if n == chosen):
+            if not os.path.isfile(values[name]):
+                raise _invalid(name, 'must name a readable file: %s' % values[name])
+        if values['client_certificate_password'] and chosen != 'client_certificate_path':
+            raise _invalid('client_certificate_password', 'is only used with client_certificate_path')
+    else:
+        if not values['username'] or not str(values['username']).strip():
+            raise _invalid('username', 'is required to sign a user in (or give client_secret, client_certificate_path or '
+                           'client_assertion_file to sign a service principal in); set it as an option or through %s'
+                           % ' / '.join(OPTION_SPEC['username'][2]))
+        credential = flow
+        values['client_certificate_password'] = None
     cloud = str(values['cloud']).strip().lower()
     if cloud not in CLOUDS:
-        raise _invalid('cloud', 'must be one of %s, got %r' % (', '.join(CLOUDS), values['cloud'][:40]))
-    default_host, graph_resource = CLOUDS[cloud]
+        raise _invalid('cloud', 'must be one of %s, got %r' % (', '.join(CLOUDS), str(values['cloud'])[:40]))
+    default_host, graph_resource = CLOUDS[cloud][0], CLOUDS[cloud][1]
     authority_host = _check_url('authority_host', values['authority_host'] or default_host)
-    if urlsplit(authority_host).path not in ('', '/'):
-        raise _invalid('authority_host', 'must be a host URL without a path (the tenant goes in tenant), got %r' % authority_host[:80])
-    username = values['username'].strip()
-    if '@' not in username or any(ch.isspace() for ch in username):
-        raise _invalid('username', 'must be a user principal name such as user@contoso.com')
+    username = None
+    if not chosen:
+        username = values['username'].strip()
+        if '@' not in username or any(ch.isspace() for ch in username) or username.startswith('@') or username.endswith('@'):
+            raise _invalid('username', 'must be a user principal name such as user@contoso.com')
     client_id = values['client_id'].strip()
     try:
         client_id = str(uuid.UUID(client_id))
     except ValueError:
         raise _invalid('client_id', 'must be the application (client) ID, a GUID, got %r' % client_id[:80]) from None
-    for name in ('timeout', 'min_validity'):
-        if values[name] < (1 if name == 'timeout' else 0) or values[name] > 86400:
-            raise _invalid(name, 'must be between %d and 86400 seconds' % (1 if name == 'timeout' else 0))
-    if values['proxy']:
-        proxy = urlsplit(values['proxy'])
-        if proxy.scheme not in ('http', 'https', 'socks5', 'socks5h') or not proxy.hostname:
-            raise _invalid('proxy', 'must be a proxy URL such as http://proxy.example:3128')
+    for name, (low, high) in _LIMITS.items():
+        if not low <= values[name] <= high:
+            raise _invalid(name, 'must be between %d and %d seconds' % (low, high))
+    proxy = _check_proxy(values['proxy']) if values['proxy'] else None
     if values['ca_path'] and not os.path.isfile(values['ca_path']):
         raise _invalid('ca_path', 'must name a readable CA bundle file: %s' % values['ca_path'])
-    cache_path = values['cache_path'] if values['cache'] else None
-    if cache_path is not None and not os.path.isabs(cache_path):
-        cache_path = os.path.abspath(cache_path)
+    if values['password'] == '':
+        values['password'] = None
+    scopes = _check_scopes(values['scopes'] or [], graph_resource)
+    if chosen and any(not scope.lower().endswith('/.default') for scope in scopes):
+        raise _invalid('scopes', 'must be one <resource>/.default scope for a service principal (app-only tokens carry the '
+                       "application permissions granted to the app), got %s" % ', '.join(scopes))
     return TokenRequest(
-        tenant=_check_tenant(values['tenant']),
+        tenant=_check_tenant(values['tenant'], bool(chosen)),
         client_id=client_id,
         username=username,
-        password=values['password'],
-        scopes=_check_scopes(values['scopes'] or [], graph_resource),
+        password=values['password'] if credential == 'password' else None,
+        credential=credential,
+        client_secret=values['client_secret'] if chosen == 'client_secret' else None,
+        client_certificate_path=values['client_certificate_path'] if chosen == 'client_certificate_path' else None,
+        client_certificate_password=values['client_certificate_password'] or None,
+        client_certificate_send_chain=bool(values['client_certificate_send_chain']),
+        client_assertion_file=values['client_assertion_file'] if chosen == 'client_assertion_file' else None,
+        device_code_timeout=values['device_code_timeout'],
+        scopes=scopes,
         cloud=cloud,
         authority_host=authority_host,
         graph_resource=graph_resource,
         validate_authority=values['validate_authority'],
         ca_path=values['ca_path'],
         validate_certs=values['validate_certs'],
-        proxy=values['proxy'] or None,
+        proxy=proxy,
         timeout=values['timeout'],
-        cache_path=cache_path,
+        cache_path=values['cache_path'] if values['cache'] else None,
         force_refresh=values['force_refresh'],
         min_validity=values['min_validity'],
     )
 
 
+def unknown_options(names, known) -> EntraTokenError | None:
+    """The error for option names nobody knows (with the likely meant one), or None."""
+    unknown = sorted(str(name) for name in set(names) - set(known))
+    if not unknown:
+        return None
+    import difflib  # pylint: disable=import-outside-toplevel  # only for a typo
+
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, list(known), n=1)
+        hints.append('%s (did you mean %s?)' % (name, close[0]) if close else name)
+    return EntraTokenError('invalid_argument', detail='Unsupported option(s): %s' % ', '.join(hints))
+
+
 def from_mapping(args: dict, environ=None) -> TokenRequest:
     """Task arguments: unknown keys are refused; unset options fall back to the environment."""
     environ = os.environ if environ is None else environ
-    unknown = sorted(set(args) - set(OPTION_SPEC))
-    if unknown:
-        raise EntraTokenError('invalid_argument', detail='Unsupported option(s): %s' % ', '.join(unknown))
-    raw = {}
+    problem = unknown_options(args, OPTION_SPEC)
+    if problem:
+        raise problem
+    raw, origins = {}, {}
     for name, (_kind, _default, env_names) in OPTION_SPEC.items():
         value = args.get(name)
+        origins[name] = EXPLICIT
         if value is None:
             value = next((environ[env] for env in env_names if environ.get(env)), None)
+            origins[name] = ENVIRONMENT if value is not None else DEFAULT
         raw[name] = value
-    return build_request(raw)
+    return build_request(raw, origins)
 
 
 def check_raw_types(values: dict) -> None:
@@ -265,6 +445,28 @@ def check_raw_types(values: dict) -> None:
             _coerce(name, OPTION_SPEC[name][0], value)
 
 
-def from_plugin(plugin) -> TokenRequest:
-    """Options of a configured plugin (env/ini/vars were already applied by Ansible)."""
-    return build_request({name: plugin.get_option(name) for name in OPTION_SPEC})
+def from_plugin(plugin, raw_values: dict | None = None) -> TokenRequest:
+    """Options of a configured plugin (env/ini/vars were already applied by Ansible).
+
+    ``raw_values`` are the values as the user wrote them (keyword arguments and entra_*
+    variables): Ansible resolves 'path' options against the current directory, which would
+    hide a relative or unexpanded path, so those are validated as written.
+    """
+    raw_values = raw_values or {}
+    raw, origins = {}, {}
+    for name in OPTION_SPEC:
+        value, origin = plugin.get_option_and_origin(name)
+        origin = str(origin or '')
+        if origin.startswith('env:'):
+            origins[name] = ENVIRONMENT
+            if OPTION_SPEC[name][0] == 'path':
+                value = os.environ.get(origin[4:].strip(), value)
+        elif origin == 'default':
+            origins[name] = DEFAULT
+            value = None
+        else:
+            origins[name] = EXPLICIT
+        if name in raw_values and raw_values[name] is not None:
+            value = raw_values[name]
+        raw[name] = value
+    return build_request(raw, origins)
