@@ -7,18 +7,22 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 name: entra_token
-short_description: Get a Microsoft Entra ID access token by username and password, cache first
+short_description: Get a Microsoft Entra ID access token for a user or a service principal, cache first
 version_added: 0.1.0
 author:
   - Identity Entra Maintainers (@identity-entra)
 description:
-  - Returns an access token for a user of a Microsoft Entra ID tenant, using the controller's token cache first
-    (no network call while a cached token is valid), then the cached refresh token, then the username and password
-    (the resource owner password credentials flow, ROPC) through C(msal).
+  - Returns an access token from a Microsoft Entra ID tenant, using the controller's token cache first
+    (no network call while a cached token is valid), then the cached refresh token, then a sign-in - a user's password
+    (the resource owner password credentials flow, ROPC), or a service principal's client secret, certificate or
+    federated token (client credentials), through C(msal).
   - The cache is shared with the M(identity.entra.entra_token) module and is safe across forks and processes;
     when many forks need the same token at once, one signs in and the others use its result.
+  - A lookup never waits for a person. With O(flow=device_code), it serves a token from the cache or by refresh only, and
+    otherwise fails with C([sign_in_required]) and the C(ansible-playbook identity.entra.sign_in) command to run once.
   - On failure the lookup raises an error whose message starts with C([<kind>]), followed by what happened and what to do,
     the AADSTS code, correlation id and trace id. The kinds are listed in the module documentation (M(identity.entra.entra_token)).
+  - Unknown option names are refused (a misspelt C(cache_path) would otherwise put tokens in the default cache).
   - Username/password sign-in cannot satisfy MFA, Conditional Access interaction or consent prompts, and does not work for
     personal Microsoft accounts; msal marks the flow as deprecated for that reason, and this plugin silences that warning.
 requirements:
@@ -49,6 +53,13 @@ EXAMPLES = r'''
         client_id='00000000-0000-0000-0000-000000000001', username='automation@contoso.com',
         password=entra_password) }}"
 
+- name: An app-only token for a service principal (client_secret from ENTRA_CLIENT_SECRET or AZURE_CLIENT_SECRET)
+  ansible.builtin.uri:
+    url: https://graph.microsoft.com/v1.0/users
+    headers:
+      Authorization: "Bearer {{ lookup('identity.entra.entra_token', tenant='contoso.com',
+        client_id='00000000-0000-0000-0000-000000000002') }}"
+
 - name: The whole result (expiry, scopes, where it came from)
   ansible.builtin.debug:
     msg: "{{ token.source }} token valid for {{ token.expires_in }} s"
@@ -61,7 +72,8 @@ _raw:
   description:
     - The access token (O(output=token)), or a dictionary (O(output=result)) with C(access_token), C(token_type),
       C(expires_on) (epoch seconds), C(expires_in) (seconds left), C(scopes), C(username), C(tenant_id),
-      C(home_account_id), C(authority) and C(source) (V(cache), V(refresh) or V(password)).
+      C(roles), C(home_account_id), C(authority) and C(source) (V(cache), V(refresh), V(password), V(device_code) or
+      V(client_credentials)); see the module's return values.
   type: list
   elements: raw
 '''

@@ -29,17 +29,28 @@ class UserFlow:
         self.request = acquisition.request
         self.memory = acquisition.memory
         self.msal = msal
+        self.cache = cache
         self.doc = doc
-        request = self.request
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', DeprecationWarning)  # msal marks ROPC as deprecated on every call
-            self.app = msal.PublicClientApplication(
-                request.client_id, authority=request.authority, validate_authority=request.validate_authority,
-                instance_discovery=None if request.validate_authority else False,
-                token_cache=cache, http_client=acquisition.http)
+        self._app = None
+
+    @property
+    def app(self):
+        """msal's application, built on first use (building it already fetches the OpenID configuration)."""
+        if self._app is None:
+            request = self.request
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', DeprecationWarning)  # msal marks ROPC as deprecated on every call
+                self._app = self.msal.PublicClientApplication(
+                    request.client_id, authority=request.authority, validate_authority=request.validate_authority,
+                    instance_discovery=None if request.validate_authority else False,
+                    token_cache=self.cache, http_client=self.acquisition.http)
+        return self._app
 
     def acquire(self) -> dict:
         dead = None
+        if self.request.credential == 'device_code' and self.acquisition.show is None \
+                and not view.find_accounts(self.doc, self.request.environment, self.request.username):
+            return self._device_code(None)  # refused without a request: nothing cached could serve
         accounts = self.app.get_accounts(username=self.request.username)
         if accounts:
             result, dead = self._refresh(accounts[0])

@@ -196,8 +196,7 @@ class EntraHttpClient:
         text = raw.decode('utf-8', errors='replace')
         answer = Answer(status, text, answer_headers)
         self.last_answer = answer
-        if status >= 400 and (parts.hostname or '').lower() != self._request.environment:
-            # Only a federated sign-in talks to another host (the MEX and WS-Trust endpoints of AD FS).
+        if status >= 400 and _is_federation_exchange(parts, headers, self._request.environment):
             self.federated_failure = 'The federated identity provider %s answered HTTP %d%s' % (
                 _host(url), status, _soap_reason(text))
         return answer
@@ -296,6 +295,13 @@ class EntraHttpClient:
             raise EntraTokenError('unsupported_account', detail='The domain of %s is not known to Entra ID' % self._request.username)
         if account_type == 'msa' or (account_type == 'federated' and _is_microsoft_account_realm(realm)):
             raise EntraTokenError('unsupported_account', detail='%s is a personal Microsoft account' % self._request.username)
+
+
+def _is_federation_exchange(parts, headers, environment: str) -> bool:
+    """A request to the user's identity provider (AD FS): another host, a SOAP request, or its MEX document."""
+    content_type = next((str(v) for k, v in (headers or {}).items() if str(k).lower() == 'content-type'), '')
+    return (parts.hostname or '').lower() != environment or 'soap' in content_type.lower() \
+        or parts.path.lower().rstrip('/').endswith('/mex')
 
 
 def _cut(connection, expired) -> None:

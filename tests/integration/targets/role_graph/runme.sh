@@ -5,12 +5,12 @@ set -eux
 CONFIG=$(cd ../.. && pwd)/integration_config.yml
 export ANSIBLE_ROLES_PATH=..
 WORK=$(mktemp -d "${OUTPUT_DIR:-/tmp}/role_graph.XXXXXX")
-export ENTRA_TOKEN_CACHE=$WORK/cache/token_cache.json
+export ENTRA_TOKEN_CACHE=$WORK/cache/token_cache
 EMULATOR_VARS=(-e "@$CONFIG")
 
 # 1. The role: argument spec, batching of plain GETs, results by name, nothing secret in -v output.
 ansible-playbook -v -i "$INVENTORY_PATH" "${EMULATOR_VARS[@]}" -e "work_dir=$WORK" role.yml "$@" | tee "$WORK/role.out"
-python3 files/no_secrets.py "$CONFIG" "$ENTRA_TOKEN_CACHE" "$WORK/role.out"
+python3 ../setup_emulator/files/secret_scan.py --config "$CONFIG" --cache "$ENTRA_TOKEN_CACHE" --access-tokens --expect-tokens 3 "$WORK/role.out"
 
 # 2. The example playbooks, run from the installed collection by name as users would.
 ansible-playbook -i "$INVENTORY_PATH" "${EMULATOR_VARS[@]}" identity.entra.whoami | tee "$WORK/whoami.out"
