@@ -145,7 +145,6 @@ def check_directory_writable(directory: str, what: str) -> None:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | OPEN_NOFOLLOW | OPEN_CLOEXEC, PRIVATE_FILE_MODE)
         try:
             os.write(fd, b'{}')
-            os.fsync(fd)
         finally:
             os.close(fd)
     except OSError as exc:
