@@ -96,10 +96,10 @@ def main(argv=None) -> int:
     if args.config:
         secrets['password'] = config_password(args.config)
     for item in args.secret:
-        name, _, value = item.partition('=')
+        name, dummy, value = item.partition('=')
         secrets[name] = value
     for item in args.secret_file:
-        name, _, path = item.partition('=')
+        name, dummy, path = item.partition('=')
         with open(path, encoding='utf-8') as handle:
             secrets[name] = handle.read().strip()
     if not secrets:
@@ -109,7 +109,7 @@ def main(argv=None) -> int:
     for leak in leaks:
         print('SECRET LEAK: %s' % leak)
     if not leaks:
-        print('no secret (%d looked for) in %d files' % (len(secrets), sum(1 for _ in _files(args.paths))))
+        print('no secret (%d looked for) in %d files' % (len(secrets), len(list(_files(args.paths)))))
     return 1 if leaks else 0
 
 
