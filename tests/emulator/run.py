@@ -10,6 +10,9 @@ connections writes DIR/ready.json atomically::
      "demo": {"tenant", "tenant_id", "client_id", "username", "password"},
      "tenants": [{"id", "domains", "federated_domains", "display_name"}]}
 
+Binding a port it may not use ends with one line on stderr saying what to do, and exit
+status 2.
+
 SIGTERM or SIGINT stop it cleanly and remove ready.json.  Needs the Python that has
 msal's dependencies (cryptography, PyJWT).  Port 443 matters: msal sends its user-realm
 request to port 443 of the authority host whatever port the authority names.
@@ -24,6 +27,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from launch import describe_bind_error  # noqa: E402  pylint: disable=wrong-import-position
 from entra_emulator import server as server_module  # noqa: E402  pylint: disable=wrong-import-position
 from entra_emulator import tls  # noqa: E402  pylint: disable=wrong-import-position
 from entra_emulator.state import EmulatorState  # noqa: E402  pylint: disable=wrong-import-position
@@ -69,7 +73,11 @@ def main(argv=None):
     state = EmulatorState(args.scenario, url, state_dir)
     if args.seed_users and state.graph is not None and hasattr(state.graph, "seed_users"):
         state.graph.seed_users(args.seed_users)
-    httpd = server_module.serve(state, args.host, args.port, paths["cert"], paths["key"], verbose=args.verbose)
+    try:
+        httpd = server_module.serve(state, args.host, args.port, paths["cert"], paths["key"], verbose=args.verbose)
+    except OSError as exc:
+        print("entra emulator: " + describe_bind_error(exc, args.host, args.port), file=sys.stderr, flush=True)
+        return 2
 
     def stop(signum, frame):
         del signum, frame

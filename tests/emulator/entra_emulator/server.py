@@ -116,15 +116,35 @@ class Handler(BaseHTTPRequestHandler):
                                               ", fault " + request.fault if request.fault else ""), flush=True)
 
     def _send(self, response):
-        self.send_response(response.status)
+        """Status line, headers (exactly one ``Server`` and one ``Date``), then the body or stream."""
+        self.send_response_only(response.status)
         headers = dict(response.headers)
         headers.setdefault("Content-Type", "application/json; charset=utf-8")
+        names = {name.lower() for name in headers}
+        if "server" not in names:
+            self.send_header("Server", self.version_string())
+        if "date" not in names:
+            self.send_header("Date", self.date_time_string())
         for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
+        length = response.length if response.stream is not None else len(response.body)
+        if length is not None:
+            self.send_header("Content-Length", str(length))
+        else:
+            self.close_connection = True
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "HEAD":
+            return
+        if response.stream is None:
             self.wfile.write(response.body)
+            return
+        sent = 0
+        for chunk in response.stream:
+            self.wfile.write(chunk)
+            self.wfile.flush()
+            sent += len(chunk)
+        if length is None or sent != length:
+            self.close_connection = True
 
     def _reset(self):
         """Abort the connection: SO_LINGER 0 makes close() send a TCP RST, no TLS close_notify."""
