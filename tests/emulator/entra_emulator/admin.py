@@ -85,7 +85,8 @@ def _faults_list(state, request, body):
 def _faults_add(state, request, body):
     del request
     faults = body.get("faults", body) if isinstance(body, dict) else body
-    return json_response(201, {"ids": state.faults.add(faults)})
+    ids = state.faults.add(faults)
+    return json_response(201, {"ids": ids, "faults": [f for f in state.faults.list() if f["id"] in ids]})
 
 
 def _faults_clear(state, request, body):

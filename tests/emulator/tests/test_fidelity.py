@@ -18,7 +18,7 @@ SCOPE = "User.Read openid profile offline_access"
 
 def _headers(emu, method, path, body=None, headers=None):
     """Status and the raw header list of one HTTPS exchange (http.client keeps duplicates)."""
-    connection = http.client.HTTPSConnection(emu.ready["host"], 443, context=ssl.create_default_context(cafile=emu.ca_path),
+    connection = http.client.HTTPSConnection(emu.host, 443, context=ssl.create_default_context(cafile=emu.ca_path),
                                              timeout=30)
     try:
         connection.request(method, path, body=body, headers=headers or {})
@@ -56,11 +56,11 @@ def _run(args, preexec=(), timeout=60):
 
 
 def test_address_in_use_is_one_line_and_exit_2(emulator, tmp_path):
-    done = _run(["--state-dir", str(tmp_path), "--host", emulator.ready["host"], "--port", "443"])
+    done = _run(["--state-dir", str(tmp_path), "--host", emulator.host, "--port", "443"])
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr
-    assert "already in use" in lines[0] and "%s:443" % emulator.ready["host"] in lines[0]
+    assert "already in use" in lines[0] and "%s:443" % emulator.host in lines[0]
     assert not os.path.exists(os.path.join(str(tmp_path), "ready.json"))
 
 

@@ -1,0 +1,31 @@
+"""The one emulator client (tests/emulator/client.py): attach, errors, device-code and federation helpers."""
+
+import os
+
+import pytest
+
+from client import AdminError, EmulatorClient
+
+
+def test_attach_reads_ready_json(emulator):
+    attached = EmulatorClient.attach(emulator.state_dir)
+    assert attached.url == emulator.url and attached.process is None
+    assert attached.health()["ok"] is True
+    assert EmulatorClient.attach(os.path.join(emulator.state_dir, "ready.json")).demo == emulator.demo
+    assert attached.stop() is None
+
+
+def test_admin_errors_raise_with_the_emulators_message(emu):
+    with pytest.raises(AdminError, match="no admin route") as caught:
+        emu.admin("GET", "nothing-here")
+    assert caught.value.status == 404
+    with pytest.raises(AdminError, match="unknown kind"):
+        emu.add_fault(endpoint="token", kind="nonsense")
+
+
+def test_counters_helpers(emu):
+    emu.token_post(grant_type="password", username=emu.demo["username"], password=emu.demo["password"],
+                   scope="User.Read openid profile offline_access")
+    assert emu.grants() == {"password": 1}
+    assert emu.token_requests() == 1 and emu.token_requests(user=emu.demo["username"]) == 1
+    assert emu.token_log()[0]["status"] == 200
