@@ -10,8 +10,9 @@ connections writes DIR/ready.json atomically::
      "demo": {"tenant", "tenant_id", "client_id", "username", "password"},
      "tenants": [{"id", "domains", "federated_domains", "display_name"}]}
 
-Binding a port it may not use ends with one line on stderr saying what to do, and exit
-status 2.
+Keys, the CA and the refresh-token store stay in DIR: restarted with the same DIR, the emulator
+still accepts the tokens it issued before.  Binding a port it may not use ends with one line on
+stderr saying what to do, and exit status 2.
 
 SIGTERM or SIGINT stop it cleanly and remove ready.json.  Needs the Python that has
 msal's dependencies (cryptography, PyJWT).  Port 443 matters: msal sends its user-realm
@@ -76,6 +77,7 @@ def main(argv=None):
     try:
         httpd = server_module.serve(state, args.host, args.port, paths["cert"], paths["key"], verbose=args.verbose)
     except OSError as exc:
+        state.close()
         print("entra emulator: " + describe_bind_error(exc, args.host, args.port), file=sys.stderr, flush=True)
         return 2
 
@@ -106,6 +108,7 @@ def main(argv=None):
         httpd.serve_forever(poll_interval=0.2)
     finally:
         httpd.server_close()
+        state.close()
         if os.path.exists(ready_path):
             os.unlink(ready_path)
         print("Entra emulator stopped", flush=True)

@@ -20,9 +20,8 @@ import uuid
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .tls import self_signed_for_key
+from . import keystore
 
 GRAPH_AUDIENCES = ("https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000",
                    "https://graph.microsoft.com/")
@@ -35,7 +34,8 @@ def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _b64url_uint(value):
+def b64url_uint(value):
+    """An unsigned integer as JWK writes it (big-endian, unpadded base64url)."""
     return b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
 
 
@@ -61,16 +61,19 @@ class SigningKey:
         self.x5c = base64.b64encode(der).decode("ascii")
 
     @classmethod
-    def generate(cls, base_url):
-        """A fresh 2048-bit key and its self-signed certificate."""
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        return cls(key, self_signed_for_key(key, "accounts.emulator " + base_url))
+    def generate(cls, base_url, state_dir=None):
+        """The signing key kept in ``state_dir`` (created on first start), or a fresh one without a state directory.
+
+        Keeping it means a restarted emulator still accepts the tokens it issued before.
+        """
+        key, cert, _unused = keystore.key_and_certificate(state_dir, "token-signing", "accounts.emulator " + base_url)
+        return cls(key, cert)
 
     def jwk(self, issuer=None):
         """This key as a JWK, in Entra's layout (kty, use, kid, x5t, n, e, x5c, issuer)."""
         numbers = self.public_key.public_numbers()
         key = {"kty": "RSA", "use": "sig", "kid": self.kid, "x5t": self.kid,
-               "n": _b64url_uint(numbers.n), "e": _b64url_uint(numbers.e), "x5c": [self.x5c]}
+               "n": b64url_uint(numbers.n), "e": b64url_uint(numbers.e), "x5c": [self.x5c]}
         if issuer:
             key["issuer"] = issuer
         return key

@@ -1,9 +1,10 @@
-"""Wire fidelity and process behaviour: one Date header, clear bind errors."""
+"""Wire fidelity and process behaviour: one Date header, state kept across restarts, clear bind errors."""
 
 import errno
 import http.client
 import os
 import shutil
+import socket
 import ssl
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import sys
 import pytest
 
 import launch
+from client import EmulatorClient
 
 RUN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "run.py")
 SCOPE = "User.Read openid profile offline_access"
@@ -28,6 +30,11 @@ def _headers(emu, method, path, body=None, headers=None):
     finally:
         connection.close()
 
+
+def _free_port(host):
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
 
 
 def test_every_answer_has_exactly_one_date_header(emu):
@@ -48,6 +55,40 @@ def test_every_answer_has_exactly_one_date_header(emu):
         status, msg = _headers(emu, method, path, body, headers)
         assert len(msg.get_all("Date") or []) == 1, (method, path, status, msg.get_all("Date"))
         assert len(msg.get_all("Server") or []) == 1, (method, path, status)
+
+
+def test_restart_with_the_same_state_dir_keeps_ca_keys_and_refresh_tokens(tmp_path):
+    state = str(tmp_path / "state")
+    host = os.environ.get("EMULATOR_HOST") or "127.0.0.1"
+    port = _free_port(host)
+    first = EmulatorClient.start(state, host=host, port=port)
+    try:
+        with open(first.ca_path, "rb") as handle:
+            ca = handle.read()
+        tokens = first.token_post(grant_type="password", username=first.demo["username"],
+                                  password=first.demo["password"], scope=SCOPE).json()
+        other = first.token_post(grant_type="password", username="adele.vance@contoso.example",
+                                 password="Adele-Passw0rd!", scope=SCOPE).json()
+        first.revoke("adele.vance@contoso.example")
+        session = first.new_session()  # trusts the CA file as it is now
+    finally:
+        assert first.stop() == 0
+    assert os.stat(os.path.join(state, "refresh_tokens.json")).st_mode & 0o777 == 0o600
+    with open(os.path.join(state, "refresh_tokens.json"), encoding="utf-8") as handle:
+        stored = handle.read()
+    assert tokens["refresh_token"] not in stored, "only hashes of refresh tokens are written"
+    second = EmulatorClient.start(state, host=host, port=port)
+    try:
+        with open(second.ca_path, "rb") as handle:
+            assert handle.read() == ca
+        me = session.get(second.url + "/v1.0/me", headers={"Authorization": "Bearer " + tokens["access_token"]})
+        assert me.status_code == 200, me.text
+        refreshed = second.token_post(grant_type="refresh_token", refresh_token=tokens["refresh_token"], scope=SCOPE)
+        assert "access_token" in refreshed.json(), refreshed.text
+        revoked = second.token_post(grant_type="refresh_token", refresh_token=other["refresh_token"], scope=SCOPE)
+        assert revoked.json()["error_codes"] == [50173]
+    finally:
+        second.stop()
 
 
 def _run(args, preexec=(), timeout=60):
