@@ -11,7 +11,7 @@ Tests, the reliability suite and the benchmarks drive the emulator through this 
 
 ``EmulatorClient.attach(state_dir)`` talks to an emulator started elsewhere (it reads
 ``ready.json``).  Every admin call raises :class:`AdminError` on an HTTP error, with the
-emulator's message.  ``public_app`` builds unmodified msal applications
+emulator's message.  ``public_app`` / ``confidential_app`` build unmodified msal applications
 pointed at the emulator (msal is imported only then).  The full reference is in README.md.
 """
 
@@ -22,6 +22,7 @@ import time
 import requests
 
 from launch import DEFAULT_HOSTS, pick_host, start_emulator, stop_emulator
+
 
 class AdminError(RuntimeError):
     """An admin call answered an HTTP error (``status``, the emulator's ``message``)."""
@@ -181,6 +182,30 @@ class EmulatorClient:  # pylint: disable=too-many-public-methods
         """Add ``count`` generated users to the first tenant."""
         return self.admin("POST", "users/seed", {"count": count})
 
+    # ---- service principals ----------------------------------------------
+    def apps(self):
+        """Confidential apps: roles, certificates (pem_path, thumbprints), federated credentials."""
+        return self.admin("GET", "apps")["apps"]
+
+    def set_app_enabled(self, client_id, enabled):
+        """Enable or disable an app (disabled: AADSTS7000112)."""
+        return self.admin("POST", "apps/enabled", {"client_id": client_id, "enabled": enabled})
+
+    def mint_federated_token(self, subject, audience="api://AzureADTokenExchange", issuer=None, lifetime=3600,
+                             not_before=None, claims=None, tamper=False):
+        """A JWT of an emulator OIDC issuer (default: the first, "ci") for a federated credential."""
+        body = {"subject": subject, "audience": audience, "issuer": issuer, "lifetime": lifetime,
+                "not_before": not_before, "claims": claims, "tamper": tamper}
+        return self.admin("POST", "federation/token", {k: v for k, v in body.items() if v is not None})["token"]
+
+    def write_federated_token(self, path, subject=None, **kwargs):
+        """Mint a token (default subject: the demo app's federated credential) and write it to ``path`` (0600)."""
+        subject = subject or self.demo_app["federated"]["subject"]
+        token = self.mint_federated_token(subject, **kwargs)
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="ascii") as handle:
+            handle.write(token)
+        return path
+
     # ---- raw requests and msal -------------------------------------------
     def token_post(self, tenant=None, headers=None, **form):
         """A raw token request (client_id defaults to the demo public client)."""
@@ -198,3 +223,11 @@ class EmulatorClient:  # pylint: disable=too-many-public-methods
         kwargs.setdefault("http_client", self.new_session())
         return msal.PublicClientApplication(client_id or self.demo["client_id"], authority=self.authority(tenant),
                                             instance_discovery=False, **kwargs)
+
+    def confidential_app(self, client_credential, client_id=None, tenant=None, **kwargs):
+        """An unmodified msal ConfidentialClientApplication (default: the demo service principal)."""
+        import msal  # pylint: disable=import-outside-toplevel
+        kwargs.setdefault("http_client", self.new_session())
+        return msal.ConfidentialClientApplication(
+            client_id or self.demo_app["client_id"], client_credential=client_credential,
+            authority=self.authority(tenant or self.demo_app.get("tenant")), instance_discovery=False, **kwargs)

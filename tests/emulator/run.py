@@ -8,6 +8,9 @@ connections writes DIR/ready.json atomically::
 
     {"url", "graph_url", "ca_path", "pid", "admin_url", "host", "port", "state_dir",
      "demo": {"tenant", "tenant_id", "client_id", "username", "password"},
+     "demo_app": {"tenant", "tenant_id", "client_id", "client_secret", "certificate_path",
+                  "certificate_thumbprint", "federated": {"issuer", "issuer_url", "subject", "audience"}},
+     "federation_issuers": [{"name", "url"}],
      "tenants": [{"id", "domains", "federated_domains", "display_name"}]}
 
 Keys, the CA and the refresh-token store stay in DIR: restarted with the same DIR, the emulator
@@ -60,6 +63,22 @@ def write_ready(path, data):
     os.replace(tmp, path)
 
 
+def demo_app(state):
+    """The demo service principal for ready.json: secret, certificate files, federated credential."""
+    app = state.scenario.get("demo_app")
+    if not app:
+        return None
+    app = dict(app)
+    certificates = [c for c in state.credentials.describe(app["client_id"]) if not c["expired"]]
+    if certificates:
+        app.update(certificate_path=certificates[0]["pem_path"], certificate_thumbprint=certificates[0]["thumbprint"],
+                   certificate_thumbprint_sha256=certificates[0]["thumbprint_sha256"])
+    if app.get("federated"):
+        app["federated"] = dict(app["federated"], issuer_url=state.federation.resolve(app["federated"]["issuer"]),
+                                issuer_name=app["federated"]["issuer"])
+    return app
+
+
 def main(argv=None):
     """Run until SIGTERM/SIGINT."""
     args = parse_args(argv)
@@ -90,6 +109,8 @@ def main(argv=None):
 
     demo = dict(state.scenario["demo"])
     write_ready(ready_path, {
+        "demo_app": demo_app(state),
+        "federation_issuers": [{"name": n, "url": state.federation.url(n)} for n in state.federation.names],
         "url": url,
         "graph_url": url,
         "ca_path": paths["ca"],

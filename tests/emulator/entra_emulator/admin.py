@@ -13,7 +13,12 @@
 * ``POST /_emulator/users/state`` ``{"user": upn, "state": "mfa_required"}`` — change a user's state.
 * ``POST /_emulator/users/seed`` ``{"count": n}`` — delegated to the Graph directory's ``seed_users``.
 * ``POST /_emulator/clock`` ``{"advance": seconds}`` — move the emulator's clock forward.
-* ``GET  /_emulator/scenario`` — the normalized scenario, passwords removed.
+* ``GET  /_emulator/scenario`` — the normalized scenario, passwords and secret values removed.
+* ``GET  /_emulator/apps`` — confidential apps: roles, certificates (PEM paths, thumbprints), federated
+  credentials, secret expiry (never the secret values).
+* ``POST /_emulator/apps/enabled`` ``{"client_id", "enabled"}`` — disable an app (AADSTS7000112).
+* ``POST /_emulator/federation/token`` ``{"subject", "issuer": "ci", "audience", "lifetime", "not_before",
+  "claims", "tamper"}`` — a JWT of an emulator OIDC issuer, for a federated credential test.
 """
 
 import copy
@@ -155,7 +160,53 @@ def _scenario(state, request, body):
         for user in tenant["users"]:
             user.pop("password", None)
     scenario.get("demo", {}).pop("password", None)
+    for tenant in scenario["tenants"]:
+        for app in tenant["apps"]:
+            for secret in app.get("client_secrets", []):
+                secret.pop("value", None)
+    if scenario.get("demo_app"):
+        scenario["demo_app"].pop("client_secret", None)
     return json_response(200, scenario)
+
+
+def _app_entry(state, app):
+    return {"client_id": app["client_id"], "display_name": app["display_name"], "enabled": app.get("enabled", True),
+            "public_client": app["public_client"], "app_roles": list(app.get("app_roles", [])),
+            "certificates": state.credentials.describe(app["client_id"]),
+            "federated_credentials": [dict(c, issuer_url=state.federation.resolve(c["issuer"]))
+                                      for c in app.get("federated_credentials", [])],
+            "client_secrets": [{"expires_at": s.get("expires_at")} for s in app.get("client_secrets", [])]}
+
+
+def _apps(state, request, body):
+    del request, body
+    return json_response(200, {"apps": [_app_entry(state, app) for tenant in state.scenario["tenants"]
+                                        for app in tenant["apps"] if not app["public_client"]
+                                        or app.get("client_secrets") or app.get("certificates")]})
+
+
+def _app_enabled(state, request, body):
+    del request
+    client_id = str(body["client_id"]).lower()
+    apps = [a for t in state.scenario["tenants"] for a in t["apps"] if a["client_id"] == client_id]
+    if not apps:
+        raise ValueError("unknown client_id %s" % client_id)
+    with state.lock:
+        for app in apps:
+            app["enabled"] = bool(body["enabled"])
+    return json_response(200, {"client_id": client_id, "enabled": bool(body["enabled"])})
+
+
+def _federation_token(state, request, body):
+    del request
+    name = body.get("issuer") or state.federation.names[0]
+    now = state.clock.now()
+    lifetime = float(body.get("lifetime", 3600))
+    not_before = body.get("not_before")
+    token = state.federation.mint(name, body["subject"], body.get("audience", "api://AzureADTokenExchange"), now=now,
+                                  lifetime=lifetime, not_before=None if not_before is None else now + float(not_before),
+                                  claims=body.get("claims"), tamper=bool(body.get("tamper")))
+    return json_response(200, {"token": token, "issuer": state.federation.url(name), "expires_at": int(now + lifetime)})
 
 
 _ROUTES = {
@@ -174,4 +225,7 @@ _ROUTES = {
     ("POST", "users/seed"): _seed,
     ("POST", "clock"): _clock,
     ("GET", "scenario"): _scenario,
+    ("GET", "apps"): _apps,
+    ("POST", "apps/enabled"): _app_enabled,
+    ("POST", "federation/token"): _federation_token,
 }

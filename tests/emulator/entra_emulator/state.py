@@ -15,7 +15,9 @@ import threading
 import time
 
 from . import config
+from .client_credentials import AppCredentials
 from .faults import FaultSet
+from .federation_issuer import FederationIssuers
 from .keystore import write_file
 from .requestlog import RequestLog
 from .tokens import SigningKey
@@ -205,6 +207,8 @@ class EmulatorState:
         self.log = RequestLog(clock=time.time)
         self.refresh_tokens = RefreshTokenStore(
             self.clock, os.path.join(state_dir, "refresh_tokens.json") if state_dir else None)
+        self.credentials = AppCredentials(self.scenario, state_dir)
+        self.federation = FederationIssuers(self.url, self.scenario, state_dir)
         self.assertions = {}
         self.lifetime_overrides = {}
         self.lock = threading.RLock()

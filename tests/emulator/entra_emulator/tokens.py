@@ -141,6 +141,42 @@ def access_token(key, tenant, user, app, granted, now, lifetime, ip_address="127
     return key.sign(claims)
 
 
+def service_principal_id(app):
+    """The object id of an app's service principal in a tenant (stable per client id)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "serviceprincipal:" + app["client_id"]))
+
+
+def app_access_token(key, tenant, app, aud, roles, now, lifetime, appidacr="1"):
+    """A v1.0 app-only access token (client credentials): ``roles``, no ``scp``, ``idtyp: app``.
+
+    ``appidacr`` is "1" for a client secret, "2" for a certificate or federated assertion.
+    """
+    issuer = access_token_issuer(tenant["id"])
+    oid = service_principal_id(app)
+    claims = {
+        "aud": aud,
+        "iss": issuer,
+        "iat": int(now),
+        "nbf": int(now),
+        "exp": int(now) + int(lifetime),
+        "aio": _opaque(),
+        "app_displayname": app["display_name"],
+        "appid": app["client_id"],
+        "appidacr": appidacr,
+        "idp": issuer,
+        "idtyp": "app",
+        "oid": oid,
+        "rh": "0." + _opaque(),
+        "sub": oid,
+        "tid": tenant["id"],
+        "uti": _opaque(16),
+        "ver": "1.0",
+    }
+    if roles:
+        claims["roles"] = list(roles)
+    return key.sign(claims)
+
+
 def id_token(key, base_url, tenant, user, app, now, lifetime=3600):
     """A v2.0 ID token (msal reads preferred_username, oid, tid, sub from it)."""
     claims = {

@@ -1,6 +1,7 @@
 """The one emulator client (tests/emulator/client.py): attach, errors, device-code and federation helpers."""
 
 import os
+import stat
 
 import pytest
 
@@ -21,6 +22,13 @@ def test_admin_errors_raise_with_the_emulators_message(emu):
     assert caught.value.status == 404
     with pytest.raises(AdminError, match="unknown kind"):
         emu.add_fault(endpoint="token", kind="nonsense")
+
+
+def test_write_federated_token_is_private(emu, tmp_path):
+    path = emu.write_federated_token(str(tmp_path / "token"))
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with open(path, encoding="ascii") as handle:
+        assert handle.read().count(".") == 2
 
 
 def test_counters_helpers(emu):

@@ -120,8 +120,10 @@ def test_bad_requests(emu):
     missing = emu.token_post(grant_type="password", username=emu.demo["username"], scope="User.Read")
     assert (missing.json()["error"], missing.json()["error_codes"]) == ("invalid_request", [900144])
     assert "'password'" in missing.json()["error_description"]
-    unsupported = emu.token_post(grant_type="client_credentials", scope="User.Read")
+    unsupported = emu.token_post(grant_type="urn:example:no-such-grant", scope="User.Read")
     assert (unsupported.json()["error"], unsupported.json()["error_codes"]) == ("unsupported_grant_type", [70003])
+    public_cc = emu.token_post(grant_type="client_credentials", scope="https://graph.microsoft.com/.default")
+    assert public_cc.status_code == 401 and public_cc.json()["error_codes"] == [7000218]
     bogus_rt = emu.token_post(grant_type="refresh_token", refresh_token="1.Anot-a-token", scope="User.Read")
     assert (bogus_rt.json()["error"], bogus_rt.json()["error_codes"]) == ("invalid_grant", [9002313])
     bogus_saml = emu.token_post(grant_type="urn:ietf:params:oauth:grant-type:saml1_1-bearer", assertion="bm9wZQ",
