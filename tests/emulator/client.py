@@ -7,6 +7,8 @@ Tests, the reliability suite and the benchmarks drive the emulator through this 
 
     with EmulatorClient.start("/tmp/emu-state") as emu:      # run.py on port 443 of a free 127.0.0.x
         emu.add_fault(endpoint="token", kind="status", status=429, times=1)
+        code = emu.wait_for_device_code()                    # a sign-in someone started
+        emu.approve_device_code(code["user_code"], "mfa@contoso.example")
         print(emu.grants())                                  # token requests by grant type
 
 ``EmulatorClient.attach(state_dir)`` talks to an emulator started elsewhere (it reads
@@ -170,6 +172,10 @@ class EmulatorClient:  # pylint: disable=too-many-public-methods
         """Change a user's state (ok, mfa_required, locked, ...)."""
         return self.admin("POST", "users/state", {"user": user, "state": state})
 
+    def set_sign_in_frequency(self, user, seconds):
+        """Conditional Access sign-in frequency of a user (None: none): older sessions get AADSTS70043."""
+        return self.admin("POST", "users/sign_in_frequency", {"user": user, "seconds": seconds})
+
     def revoke(self, user):
         """Revoke a user's refresh tokens (AADSTS50173)."""
         return self.admin("POST", "revoke", {"user": user})
@@ -181,6 +187,40 @@ class EmulatorClient:  # pylint: disable=too-many-public-methods
     def seed_users(self, count):
         """Add ``count`` generated users to the first tenant."""
         return self.admin("POST", "users/seed", {"count": count})
+
+    # ---- device code: the person at the browser ----------------------------
+    def device_codes(self, status=None):
+        """Device codes issued (user_code, client_id, tenant, status, scope, expires_at, ...; never the device code)."""
+        params = {"status": status} if status else {}
+        return self.admin("GET", "device_codes", **params)["device_codes"]
+
+    def wait_for_device_code(self, client_id=None, timeout=10.0, poll=0.05):
+        """The newest pending device code (of ``client_id``), waiting up to ``timeout`` seconds for one to appear."""
+        deadline = time.monotonic() + timeout
+        while True:
+            codes = [c for c in self.device_codes("pending") if not client_id or c["client_id"] == client_id.lower()]
+            if codes:
+                return codes[-1]
+            if time.monotonic() >= deadline:
+                raise TimeoutError("no pending device code appeared within %ss" % timeout)
+            time.sleep(poll)
+
+    def approve_device_code(self, user_code, user):
+        """The person signs in as ``user`` (MFA satisfied) and approves."""
+        return self.admin("POST", "device_codes/approve", {"user_code": user_code, "user": user})
+
+    def decline_device_code(self, user_code):
+        """The person declines (authorization_declined)."""
+        return self.admin("POST", "device_codes/decline", {"user_code": user_code})
+
+    def expire_device_codes(self, user_code=None):
+        """Expire one code, or every pending one (expired_token)."""
+        return self.admin("POST", "device_codes/expire", {"user_code": user_code} if user_code else None)["expired"]
+
+    def set_device_code_settings(self, interval=None, expires_in=None):
+        """Polling interval and lifetime (seconds) of device codes issued from now on (until reset)."""
+        body = {"interval": interval, "expires_in": expires_in}
+        return self.admin("POST", "device_codes/settings", {k: v for k, v in body.items() if v is not None})
 
     # ---- service principals ----------------------------------------------
     def apps(self):
@@ -212,6 +252,12 @@ class EmulatorClient:  # pylint: disable=too-many-public-methods
         form.setdefault("client_id", self.demo["client_id"])
         return self.session.post("%s/%s/oauth2/v2.0/token" % (self.url, tenant or self.demo["tenant"]), data=form,
                                  headers=headers or {}, timeout=60)
+
+    def device_code_post(self, tenant=None, **form):
+        """A raw device authorization request."""
+        form.setdefault("client_id", self.demo["client_id"])
+        return self.session.post("%s/%s/oauth2/v2.0/devicecode" % (self.url, tenant or self.demo["tenant"]),
+                                 data=form, timeout=60)
 
     def authority(self, tenant=None):
         """The authority URL msal wants for ``tenant`` (default: the demo tenant)."""

@@ -10,7 +10,7 @@ connections writes DIR/ready.json atomically::
      "demo": {"tenant", "tenant_id", "client_id", "username", "password"},
      "demo_app": {"tenant", "tenant_id", "client_id", "client_secret", "certificate_path",
                   "certificate_thumbprint", "federated": {"issuer", "issuer_url", "subject", "audience"}},
-     "federation_issuers": [{"name", "url"}],
+     "federation_issuers": [{"name", "url"}], "device_code_interval",
      "tenants": [{"id", "domains", "federated_domains", "display_name"}]}
 
 Keys, the CA and the refresh-token store stay in DIR: restarted with the same DIR, the emulator
@@ -111,6 +111,7 @@ def main(argv=None):
     write_ready(ready_path, {
         "demo_app": demo_app(state),
         "federation_issuers": [{"name": n, "url": state.federation.url(n)} for n in state.federation.names],
+        "device_code_interval": state.device_codes.interval,
         "url": url,
         "graph_url": url,
         "ca_path": paths["ca"],

@@ -176,6 +176,8 @@ def load_scenario(path_or_dict=None):
     out.setdefault("refresh_token_lifetime", 86400)
     out.setdefault("faults", [])
     out.setdefault("cloud_instance_name", "microsoftonline.com")
+    out.setdefault("device_code_interval", 5)
+    out.setdefault("device_code_expires_in", 900)
     out.setdefault("federation_issuers", ["ci"])
     out["demo"] = _demo(out, raw.get("demo") or {})
     out["demo_app"] = _demo_app(out, raw.get("demo_app") or {})

@@ -74,6 +74,17 @@ CATALOGUE = {
                                        "You might have sent your authentication request to the wrong tenant."),
     50008: ("invalid_grant", None, "SAML token is invalid."),
     50107: ("invalid_request", None, "The requested federation realm object '{realm}' does not exist."),
+    # ---- device code (RFC 8628 as Entra answers it) ----
+    70016: ("authorization_pending", None, "OAuth 2.0 device flow error. Authorization is pending. Continue polling."),
+    "70016:slow_down": ("slow_down", None, "OAuth 2.0 device flow error. Polling too frequently: wait {interval} seconds "
+                                           "between requests."),
+    "70000:declined": ("authorization_declined", None, "The end user denied the authorization request."),
+    70018: ("bad_verification_code", None, "The provided value for the input parameter 'device_code' is not valid."),
+    70020: ("expired_token", None, "The provided value for the input parameter 'device_code' is not valid. This device "
+                                   "code has expired."),
+    70043: ("invalid_grant", "token_expired", "The refresh token has expired or is invalid due to sign-in frequency "
+                                              "checks by conditional access. The token was issued on {issued} and the "
+                                              "maximum allowed lifetime for this request is {seconds}."),
     # ---- client credentials ----
     7000222: ("invalid_client", None, "The provided client secret keys for app '{client_id}' are expired. Visit the Azure "
                                       "portal to create new keys for your app: https://aka.ms/NewClientSecret, or "

@@ -2,10 +2,11 @@
 
 A fault is a JSON object::
 
-    {"endpoint": "token",              # openid_configuration, userrealm, token, mex, wstrust,
-                                       # jwks, graph, graph_batch_item, or "*"
-     "user": "demo@contoso.example",   # optional: only requests made for this user
-     "grant_type": "refresh_token",    # optional: only token requests with this grant
+    {"endpoint": "token",              # openid_configuration, userrealm, token, devicecode, mex,
+                                       # wstrust, jwks, federation, graph, graph_batch_item, or "*"
+     "user": "demo@contoso.example",   # optional: only requests made for this user (app: client id)
+     "grant_type": "refresh_token",    # optional: only token requests with this grant (a URN grant
+                                       # also matches its last part, e.g. "device_code")
      "kind": "status",                 # latency | status | reset | html | truncated
      "status": 429, "retry_after": 2,  # for status (and html/truncated: the HTTP status)
      "latency": 1.5,                   # seconds to wait first (the only effect of kind latency)
@@ -26,7 +27,8 @@ import time
 
 from .http import Response
 
-ENDPOINTS = ("openid_configuration", "userrealm", "token", "mex", "wstrust", "jwks", "graph", "graph_batch_item", "*")
+ENDPOINTS = ("openid_configuration", "userrealm", "token", "devicecode", "mex", "wstrust", "jwks", "federation",
+             "graph", "graph_batch_item", "*")
 KINDS = ("latency", "status", "reset", "html", "truncated")
 
 _STATUS_BODIES = {
@@ -130,7 +132,7 @@ class FaultSet:
             return False
         if fault.get("user") and (user or "").lower() != fault["user"]:
             return False
-        if fault.get("grant_type") and fault["grant_type"] != grant_type:
+        if fault.get("grant_type") and fault["grant_type"] not in (grant_type, (grant_type or "").rsplit(":", 1)[-1]):
             return False
         return True
 

@@ -17,7 +17,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from . import admin, discovery, errors, federation_issuer, token_endpoint, wstrust
+from . import admin, device_code, discovery, errors, federation_issuer, token_endpoint, wstrust
 from .http import Request, json_response, text_response
 
 _TENANT = r"^/(?P<tenant>[^/]+)"
@@ -32,6 +32,9 @@ ROUTES = [
      lambda s, r, m: discovery.jwks(s, r, m.group("tenant"))),
     ("POST", re.compile(_TENANT + r"/oauth2/v2\.0/token/?$"), "token",
      lambda s, r, m: token_endpoint.handle(s, r, m.group("tenant"))),
+    ("POST", re.compile(_TENANT + r"/oauth2/v2\.0/devicecode/?$"), "devicecode",
+     lambda s, r, m: device_code.initiate(s, r, m.group("tenant"))),
+    ("GET", re.compile(r"^/devicelogin/?$"), "devicelogin", lambda s, r, m: device_code.verification_page(s, r)),
     ("GET", re.compile(r"^/federation/(?P<name>[^/]+)/\.well-known/openid-configuration/?$"), "federation",
      lambda s, r, m: federation_issuer.openid_configuration(s, r, m.group("name"))),
     ("GET", re.compile(r"^/federation/(?P<name>[^/]+)/jwks/?$"), "federation",

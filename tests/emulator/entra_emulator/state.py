@@ -16,6 +16,7 @@ import time
 
 from . import config
 from .client_credentials import AppCredentials
+from .device_code import DeviceCodeStore
 from .faults import FaultSet
 from .federation_issuer import FederationIssuers
 from .keystore import write_file
@@ -207,6 +208,8 @@ class EmulatorState:
         self.log = RequestLog(clock=time.time)
         self.refresh_tokens = RefreshTokenStore(
             self.clock, os.path.join(state_dir, "refresh_tokens.json") if state_dir else None)
+        self.device_codes = DeviceCodeStore(self.clock, self.scenario["device_code_interval"],
+                                            self.scenario["device_code_expires_in"])
         self.credentials = AppCredentials(self.scenario, state_dir)
         self.federation = FederationIssuers(self.url, self.scenario, state_dir)
         self.assertions = {}
@@ -287,6 +290,20 @@ class EmulatorState:
         refresh = (override.get("refresh_token_lifetime") or user.get("refresh_token_lifetime")
                    or default.get("refresh_token_lifetime") or self.scenario["refresh_token_lifetime"])
         return int(access), int(refresh)
+
+    def sign_in_frequency(self, user):
+        """Seconds after a sign-in at which the user's refresh tokens stop (AADSTS70043), or None."""
+        override = self.lifetime_overrides.get(user["upn"].lower(), {})
+        if "sign_in_frequency" in override:
+            return override["sign_in_frequency"]
+        value = user.get("sign_in_frequency")
+        return int(value) if value else None
+
+    def set_sign_in_frequency(self, upn, seconds):
+        """Override one user's sign-in frequency (None: no limit); cleared with the lifetimes."""
+        entry = self.lifetime_overrides.setdefault(upn.lower(), {})
+        entry["sign_in_frequency"] = int(seconds) if seconds else None
+        return entry["sign_in_frequency"]
 
     def set_lifetimes(self, user=None, token_lifetime=None, refresh_token_lifetime=None):
         """Override lifetimes for one user (or ``*`` for everyone)."""

@@ -5,19 +5,21 @@ tenant (AADSTS90002; ``/common`` and ``/consumers`` refuse the password, SAML an
 credentials grants with AADSTS9001023), request shape (900144, 70003), client (700016,
 7000218 with 401, or the client credential when one is sent), scope shape (70011, 28000),
 credentials and account state (50034, 50053, 50126, 50057, 50055, 53003, 50076/50079, 50158),
-resource and consent (500011, 65001).  The client-credentials grant lives in
-client_credentials.py.
+resource and consent (500011, 65001).  The device-code grant lives in device_code.py, the
+client-credentials grant in client_credentials.py.
 
 Refresh tokens: every redemption returns a new one; the old one stays usable (Entra
-does not invalidate on use) until it expires by inactivity (700082) or the user's tokens are
-revoked (50173).
+does not invalidate on use) until it expires by inactivity (700082), the user's tokens are
+revoked (50173) or Conditional Access sign-in frequency ends the session (70043).  The MFA
+a device-code sign-in satisfied stays in the session, so its refresh tokens do not hit the
+MFA requirement that a password sign-in meets.
 """
 
 import base64
 import binascii
 import re
 
-from . import client_credentials, errors
+from . import client_credentials, device_code, errors
 from .errors import Refusal
 from .faults import apply as apply_fault
 from .issuance import gate, grant_scopes, mfa_gate, new_session, parse_scopes, user_tokens
@@ -26,8 +28,9 @@ PASSWORD = "password"
 REFRESH = "refresh_token"
 SAML11 = "urn:ietf:params:oauth:grant-type:saml1_1-bearer"
 SAML2 = "urn:ietf:params:oauth:grant-type:saml2-bearer"
+DEVICE_CODE = device_code.GRANT_TYPE
 CLIENT_CREDENTIALS = client_credentials.GRANT_TYPE
-GRANTS = (PASSWORD, REFRESH, SAML11, SAML2, CLIENT_CREDENTIALS)
+GRANTS = (PASSWORD, REFRESH, SAML11, SAML2, DEVICE_CODE, CLIENT_CREDENTIALS)
 
 _ASSERTION_ID = re.compile(r'\s(?:AssertionID|ID)="([^"]+)"')
 
@@ -36,7 +39,7 @@ def handle(state, request, segment):
     """Answer one token request; every failure is an Entra error body."""
     form = request.form()
     grant_type = form.get("grant_type")
-    context = {"record": None, "assertion": None}
+    context = {"record": None, "assertion": None, "device": None}
     user_hint = _user_hint(state, form, grant_type, context)
     failure = apply_fault(state.faults, request, "token", user=user_hint, grant_type=grant_type)
     if failure is not None:
@@ -60,6 +63,9 @@ def _user_hint(state, form, grant_type, context):
     if grant_type in (SAML11, SAML2) and form.get("assertion"):
         context["assertion"] = _assertion_record(state, form["assertion"])
         return context["assertion"]["upn"] if context["assertion"] else None
+    if grant_type == DEVICE_CODE and form.get("device_code"):
+        context["device"] = state.device_codes.by_device_code(form["device_code"])
+        return (context["device"] or {}).get("user")
     if grant_type == CLIENT_CREDENTIALS:
         return (form.get("client_id") or "").lower() or None
     return None
@@ -79,7 +85,7 @@ def _issue(state, request, segment, form, grant_type, context):
     if not grant_type:
         raise Refusal(900144, param="grant_type")
     key = segment.lower()
-    if key in ("common", "consumers") and grant_type != REFRESH:
+    if key in ("common", "consumers") and grant_type not in (REFRESH, DEVICE_CODE):
         raise Refusal(9001023)
     if grant_type not in GRANTS:
         raise Refusal(70003, grant_type=grant_type)
@@ -88,6 +94,8 @@ def _issue(state, request, segment, form, grant_type, context):
         raise Refusal(900144, param="client_id")
     if grant_type == CLIENT_CREDENTIALS:
         return client_credentials.issue(state, request, segment, form)
+    if grant_type == DEVICE_CODE:
+        return device_code.redeem(state, request, segment, form, context["device"])
     required = {PASSWORD: ("username", "password"), REFRESH: ("refresh_token",)}.get(grant_type, ("assertion",))
     for name in required:
         if not form.get(name):
@@ -159,8 +167,13 @@ def _refresh_user(state, tenant, app, form, record, wanted):
     _unused, user = state.find_user(record["upn"], tenant)
     if user is None:
         raise Refusal(50034, tenant=tenant["id"])
+    frequency = state.sign_in_frequency(user)
+    auth_time = record.get("auth_time", record["issued_at"])
+    if frequency is not None and state.clock.now() > auth_time + frequency:
+        raise Refusal(70043, issued=errors.iso_timestamp(auth_time), seconds=frequency)
     gate(user, refresh=True)
-    mfa_gate(user, wanted, refresh=True)
+    if not record.get("mfa"):
+        mfa_gate(user, wanted, refresh=True)
     state.refresh_tokens.touch(form["refresh_token"])
     return user
 

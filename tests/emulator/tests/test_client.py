@@ -2,6 +2,7 @@
 
 import os
 import stat
+import threading
 
 import pytest
 
@@ -22,6 +23,29 @@ def test_admin_errors_raise_with_the_emulators_message(emu):
     assert caught.value.status == 404
     with pytest.raises(AdminError, match="unknown kind"):
         emu.add_fault(endpoint="token", kind="nonsense")
+
+
+def test_wait_for_device_code_is_bounded(emu):
+    outcome = []
+
+    def wait():
+        try:
+            emu.wait_for_device_code(timeout=0.2)
+        except TimeoutError as exc:
+            outcome.append(exc)
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    waiter.join(10)
+    assert not waiter.is_alive() and outcome, "wait_for_device_code must give up after its timeout"
+    flow = emu.device_code_post(scope="User.Read openid profile offline_access").json()
+    assert emu.wait_for_device_code(client_id=emu.demo["client_id"].upper())["user_code"] == flow["user_code"]
+
+
+def test_reset_restores_device_code_settings(emu):
+    assert emu.set_device_code_settings(interval=2, expires_in=60) == {"interval": 2, "expires_in": 60}
+    emu.reset()
+    flow = emu.device_code_post(scope="User.Read").json()
+    assert (flow["interval"], flow["expires_in"]) == (5, 900)
 
 
 def test_write_federated_token_is_private(emu, tmp_path):
