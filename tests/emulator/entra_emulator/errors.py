@@ -133,7 +133,19 @@ CATALOGUE = {
                                      "ID URI)."),
     90014: ("invalid_request", None, "The required field '{field}' is missing from the credential. Ensure that you have "
                                      "all the necessary parameters for the login request."),
+    70002: ("invalid_client", None, "Error validating credentials."),
 }
+
+# How older (v1 endpoint, ADAL-era) answers worded a code inside a multi-code body, e.g.
+# "AADSTS70002: Error validating credentials. AADSTS50126: Invalid username or password".
+LEGACY_TEXT = {
+    70002: "Error validating credentials.",
+    50126: "Invalid username or password",
+    50053: "You've tried to sign in too many times with an incorrect user ID or password.",
+    50012: "Client assertion is not within its valid time range.",
+    50027: "Invalid JWT token. No certificate thumbprint specified in token header.",
+}
+
 
 class Refusal(Exception):
     """Stop processing a token request and answer with an Entra error.
@@ -152,6 +164,17 @@ class Refusal(Exception):
     def response(self, base_url, request):
         """The error Response for this refusal."""
         return entra_error(self.code, base_url, request, claims=self.claims, error=self.error, **self.fmt)
+
+
+class LegacyRefusal(Refusal):
+    """A refusal answered with several codes in the older wording (see multi_error_body)."""
+
+    def __init__(self, codes, error=None):
+        super().__init__(codes[-1], error=error)
+        self.codes = list(codes)
+
+    def response(self, base_url, request):
+        return error_response(multi_error_body(self.codes, base_url, request, error=self.error), request)
 
 
 def code_number(code):
@@ -213,6 +236,23 @@ def error_body(code, base_url, request=None, claims=None, error=None, **fmt):
     if claims is not None:
         body["claims"] = claims if isinstance(claims, str) else json.dumps(claims, separators=(",", ":"))
     return body
+
+
+def multi_error_body(codes, base_url, request=None, error=None, legacy=True):
+    """A body that carries several codes, as older Entra answers did ("error_codes": [70002, 50126]).
+
+    The description chains ``AADSTSnnnnn: text`` for each code (the older wording when ``legacy``);
+    ``error`` defaults to the last (most specific) code's.
+    """
+    codes = [int(c) for c in codes]
+    parts = []
+    for number in codes:
+        text = LEGACY_TEXT.get(number) if legacy else None
+        if text is None:
+            text = CATALOGUE[number][2].split(" {", 1)[0] if number in CATALOGUE else "Error."
+        parts.append("AADSTS%d: %s" % (number, text))
+    default = CATALOGUE[codes[-1]][0] if codes[-1] in CATALOGUE else "invalid_request"
+    return _body(codes, " ".join(parts), error or default, base_url, request)
 
 
 def _body(codes, message, error, base_url, request):

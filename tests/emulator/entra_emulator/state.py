@@ -204,7 +204,7 @@ class EmulatorState:
         self.state_dir = state_dir
         self.clock = Clock()
         self.keys = SigningKey.generate(self.url, state_dir)
-        self.faults = FaultSet(self.scenario.get("faults", []))
+        self.faults = FaultSet(self.scenario.get("faults", []), base_url=self.url)
         self.log = RequestLog(clock=time.time)
         self.refresh_tokens = RefreshTokenStore(
             self.clock, os.path.join(state_dir, "refresh_tokens.json") if state_dir else None)

@@ -148,6 +148,8 @@ def _password_user(state, tenant, form):
     _unused, user = state.find_user(form["username"], tenant)
     if user is None:
         raise Refusal(50034, tenant=tenant["id"])
+    if user.get("federated") and tenant.get("legacy_federated_errors") and form["password"] != user["password"]:
+        raise errors.LegacyRefusal([70002, 50126])
     gate(user, password=form["password"])
     return user
 

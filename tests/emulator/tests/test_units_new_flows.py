@@ -1,16 +1,19 @@
-"""Socket-free checks of the device-code store and the refresh-token store's persistence."""
+"""Socket-free checks of the device-code store, refresh-token persistence, fault streams and legacy error bodies."""
 
 import json
 import os
 import sys
+from urllib.parse import urlencode
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=wrong-import-position
+from entra_emulator import errors, fault_streams, token_endpoint  # noqa: E402
 from entra_emulator.device_code import DeviceCodeStore  # noqa: E402
-from entra_emulator.state import Clock, RefreshTokenStore  # noqa: E402
+from entra_emulator.http import Request  # noqa: E402
+from entra_emulator.state import Clock, EmulatorState, RefreshTokenStore  # noqa: E402
 
 
 def test_device_code_store_lifecycle():
@@ -65,3 +68,45 @@ def test_refresh_token_store_persists_hashes_and_sessions(tmp_path):
     damaged = tmp_path / "bad.json"
     damaged.write_text("{not json")
     RefreshTokenStore(clock, str(damaged)).close()  # starts, forgets
+
+
+def test_drip_is_bounded_by_duration_and_length():
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+    body = b"x" * 1000
+    out = list(fault_streams.drip(body, 0.5, 3.0, sleep=sleep, clock=lambda: now[0]))
+    assert out == [b"x"] * 7 and now[0] == 3.0
+    assert b"".join(fault_streams.drip(b"abc", 0.1, 60, sleep=sleep, clock=lambda: now[0])) == b"abc"
+    list(fault_streams.drip(body, 1, 10 ** 6, sleep=sleep, clock=lambda: now[0]))
+    assert now[0] <= 3.0 + 1 + fault_streams.MAX_DURATION
+
+
+def test_oversize_is_streamed_in_bounded_chunks():
+    chunks = list(fault_streams.oversize(1000003))
+    assert sum(len(c) for c in chunks) == 1000003 and max(len(c) for c in chunks) <= fault_streams.CHUNK
+    assert sum(len(c) for c in fault_streams.oversize(10)) == 10
+
+
+def test_multi_code_body_and_legacy_federated_password():
+    body = errors.multi_error_body([70002, 50126], "https://h")
+    assert body["error_codes"] == [70002, 50126] and body["error"] == "invalid_grant"
+    assert body["error_description"].startswith("AADSTS70002: Error validating credentials. AADSTS50126: Invalid "
+                                                "username or password\r\n")
+    scenario = {"tenants": [{"domains": ["c.test"], "federated_domains": ["f.test"], "legacy_federated_errors": True,
+                             "apps": [{"client_id": "c1", "consented_scopes": ["User.Read"]}],
+                             "users": [{"upn": "u@f.test", "password": "pw"}, {"upn": "m@c.test", "password": "pw"}]}]}
+    state = EmulatorState(scenario, "https://emu.test")
+    try:
+        def post(user, password):
+            form = {"grant_type": "password", "client_id": "c1", "username": user, "password": password,
+                    "scope": "User.Read openid profile offline_access"}
+            answer = token_endpoint.handle(state, Request("POST", "/c.test/oauth2/v2.0/token",
+                                                          body=urlencode(form).encode()), "c.test")
+            return json.loads(answer.body)
+        assert post("u@f.test", "wrong")["error_codes"] == [70002, 50126]
+        assert post("m@c.test", "wrong")["error_codes"] == [50126], "managed users keep today's single code"
+        assert "access_token" in post("u@f.test", "pw")
+    finally:
+        state.close()
