@@ -11,6 +11,7 @@ The token is used for the Authorization header and nowhere else.
 
 from __future__ import annotations
 
+from ansible_collections.identity.entra.plugins.module_utils._clouds import CLOUDS, DEFAULT_CLOUD
 from ansible_collections.identity.entra.plugins.module_utils._graph import GraphClient
 from ansible_collections.identity.entra.plugins.module_utils._graph_batch import (
     BatchRunner,
@@ -24,14 +25,12 @@ from ansible_collections.identity.entra.plugins.module_utils._graph_errors impor
 )
 from ansible_collections.identity.entra.plugins.module_utils._graph_url import (
     API_VERSIONS,
-    GRAPH_HOSTS,
     GraphTarget,
     GraphUrlError,
     graph_host,
 )
 
 METHODS = ('GET', 'POST', 'PATCH', 'PUT', 'DELETE')
-CLOUDS = tuple(sorted(GRAPH_HOSTS))
 VERSIONS = API_VERSIONS
 
 
@@ -51,7 +50,7 @@ def argument_spec():
         method=dict(type='str', default='GET', choices=list(METHODS)),
         path=dict(type='str'),
         api_version=dict(type='str', default='v1.0', choices=list(VERSIONS)),
-        cloud=dict(type='str', default='public', choices=list(CLOUDS)),
+        cloud=dict(type='str', default=DEFAULT_CLOUD, choices=list(CLOUDS)),
         graph_host=dict(type='str'),
         query=dict(type='dict'),
         body=dict(type='raw'),
