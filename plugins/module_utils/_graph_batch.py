@@ -23,16 +23,16 @@ For internal collection use only. What it guarantees:
 
 from __future__ import annotations
 
-from ansible_collections.identity.entra.plugins.module_utils._graph import RETRY_STATUSES
+from ansible_collections.identity.entra.plugins.module_utils._graph_client import RETRY_STATUSES
 from ansible_collections.identity.entra.plugins.module_utils._graph_errors import (
     GraphRequestError,
     describe,
     parse_error,
 )
+from ansible_collections.identity.entra.plugins.module_utils._graph_options import METHODS, WRITE_METHODS
 from ansible_collections.identity.entra.plugins.module_utils._graph_url import GraphUrlError
 
 MAX_BATCH = 20
-WRITE_METHODS = ('POST', 'PATCH', 'PUT', 'DELETE')
 
 
 class BatchItem:
@@ -76,7 +76,7 @@ def prepare(target, requests, consistency_level=None):
         if ident.lower() in seen:
             raise GraphUrlError('batch id %s is used twice (ids are compared case-insensitively)' % ident)
         method = str(raw.get('method') or 'GET').upper()
-        if method not in ('GET',) + WRITE_METHODS:
+        if method not in METHODS:
             raise GraphUrlError('batch id %s: method %s is not supported' % (ident, method))
         try:
             url = target.relative(raw.get('path'), raw.get('query'))

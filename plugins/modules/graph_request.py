@@ -483,12 +483,12 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.identity.entra.plugins.module_utils._graph_request import (
+from ansible_collections.identity.entra.plugins.module_utils._graph_options import (
     MUTUALLY_EXCLUSIVE,
     REQUIRED_ONE_OF,
     argument_spec,
-    run,
 )
+from ansible_collections.identity.entra.plugins.module_utils._graph_task import run
 
 
 def main():

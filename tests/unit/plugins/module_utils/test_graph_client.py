@@ -16,7 +16,7 @@ import pytest
 
 from ansible.module_utils.urls import SSLValidationError
 
-from ansible_collections.identity.entra.plugins.module_utils._graph import retry_after
+from ansible_collections.identity.entra.plugins.module_utils._graph_client import retry_after
 from ansible_collections.identity.entra.plugins.module_utils._graph_errors import GraphRequestError
 from ansible_collections.identity.entra.plugins.module_utils._graph_url import GraphUrlError
 

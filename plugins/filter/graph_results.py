@@ -2,34 +2,9 @@
 # Copyright: Contributors to the identity.entra collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Filters the identity.entra.graph role plans and collects its requests with."""
+"""The graph_results filter: the identity.entra.graph role's results, one per request name (docs: graph_results.yml)."""
 
 from __future__ import annotations
-
-from ansible.errors import AnsibleFilterError
-
-# Options that keep a request out of a batch: paging, writes, nested batches, per-request transport settings.
-_NOT_BATCHABLE = ('all_pages', 'max_pages', 'batch', 'body', 'max_retries', 'max_retry_wait', 'timeout', 'consistency_level')
-
-
-def _batchable(request: dict) -> bool:
-    return (str(request.get('method') or 'GET').upper() == 'GET' and request.get('path')
-            and not any(request.get(option) not in (None, False) for option in _NOT_BATCHABLE))
-
-
-def graph_plan(requests, batch_min=2):
-    """Split named requests into plain GETs for one $batch and the rest, keeping names."""
-    if not isinstance(requests, list) or not all(isinstance(r, dict) and r.get('name') for r in requests):
-        raise AnsibleFilterError('graph_plan expects a list of requests, each a dictionary with a name')
-    batchable = [r for r in requests if _batchable(r)]
-    if not batch_min or len(batchable) < int(batch_min):
-        batchable = []
-    batch_names = {r['name'] for r in batchable}
-    batch = [dict({'id': r['name'], 'method': 'GET', 'path': r['path']},
-                  **{k: r[k] for k in ('query', 'headers', 'api_version') if r.get(k) is not None})
-             for r in batchable]
-    return {'batch': batch, 'single': [r for r in requests if r['name'] not in batch_names],
-            'order': [r['name'] for r in requests]}
 
 
 def graph_results(plan, batched=None, single=None):
@@ -57,4 +32,4 @@ def graph_results(plan, batched=None, single=None):
 
 class FilterModule:
     def filters(self):
-        return {'graph_plan': graph_plan, 'graph_results': graph_results}
+        return {'graph_results': graph_results}

@@ -2,17 +2,17 @@
 # Copyright: Contributors to the identity.entra collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""What identity.entra.graph_request does with its parameters: the module's core.
+"""One identity.entra.graph_request task: its parameters in, its module result out.
 
 For internal collection use only. ``run(params, check_mode)`` returns the module result
-(with ``failed``/``msg`` on failure); the module only builds the argument spec and exits.
-The token is used for the Authorization header and nowhere else.
+(with ``failed``/``msg`` on failure); the module only validates the parameters against
+``_graph_options.argument_spec()`` and exits. The token is used for the Authorization header
+and nowhere else.
 """
 
 from __future__ import annotations
 
-from ansible_collections.identity.entra.plugins.module_utils._clouds import CLOUDS, DEFAULT_CLOUD
-from ansible_collections.identity.entra.plugins.module_utils._graph import GraphClient
+from ansible_collections.identity.entra.plugins.module_utils._graph_client import GraphClient
 from ansible_collections.identity.entra.plugins.module_utils._graph_batch import (
     BatchRunner,
     check_mode_skips,
@@ -24,52 +24,10 @@ from ansible_collections.identity.entra.plugins.module_utils._graph_errors impor
     transport_error,
 )
 from ansible_collections.identity.entra.plugins.module_utils._graph_url import (
-    API_VERSIONS,
     GraphTarget,
     GraphUrlError,
     graph_host,
 )
-
-METHODS = ('GET', 'POST', 'PATCH', 'PUT', 'DELETE')
-VERSIONS = API_VERSIONS
-
-
-def argument_spec():
-    """The module's options (documented in plugins/modules/graph_request.py)."""
-    batch_item = dict(
-        id=dict(type='str'),
-        method=dict(type='str', default='GET', choices=list(METHODS)),
-        path=dict(type='str', required=True),
-        query=dict(type='dict'),
-        body=dict(type='raw'),
-        headers=dict(type='dict'),
-        depends_on=dict(type='list', elements='str'),
-    )
-    return dict(
-        token=dict(type='str', required=True, no_log=True),
-        method=dict(type='str', default='GET', choices=list(METHODS)),
-        path=dict(type='str'),
-        api_version=dict(type='str', default='v1.0', choices=list(VERSIONS)),
-        cloud=dict(type='str', default=DEFAULT_CLOUD, choices=list(CLOUDS)),
-        graph_host=dict(type='str'),
-        query=dict(type='dict'),
-        body=dict(type='raw'),
-        headers=dict(type='dict'),
-        consistency_level=dict(type='str', choices=['eventual']),
-        all_pages=dict(type='bool', default=False),
-        max_pages=dict(type='int', default=0),
-        batch=dict(type='list', elements='dict', options=batch_item),
-        fail_on_inner_error=dict(type='bool', default=True),
-        max_retries=dict(type='int', default=5),
-        max_retry_wait=dict(type='int', default=300),
-        timeout=dict(type='int', default=30),
-        validate_certs=dict(type='bool', default=True),
-        ca_path=dict(type='path'),
-    )
-
-
-MUTUALLY_EXCLUSIVE = [('path', 'batch')]
-REQUIRED_ONE_OF = [('path', 'batch')]
 
 
 def _refused(message):
