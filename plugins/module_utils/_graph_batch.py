@@ -161,7 +161,7 @@ class BatchRunner:
         self.last_response = None
 
     def run(self):
-        """Responses in request order; GraphRequestError (with ``.responses``) if a $batch call itself fails."""
+        """Responses in request order; GraphRequestError (``responses`` lists every request) if a $batch call itself fails."""
         for idx in self.skip:
             item = self.items[idx]
             self.results[idx] = {'id': item.id, 'method': item.method, 'url': item.url, 'status': None,
@@ -228,7 +228,11 @@ class BatchRunner:
             error = response.error()
             self._fail_rest(error)
             raise self._failure(error, 'POST %s: %s' % (url, describe(error)))
-        body = response.json()
+        try:
+            body = response.json()
+        except GraphRequestError as exc:
+            self._fail_rest(exc.error)
+            raise self._failure(exc.error, 'POST %s: %s' % (url, describe(exc.error)))
         answers = body.get('responses') if isinstance(body, dict) else None
         if not isinstance(answers, list):
             error = parse_error(response.status, response.headers, response.body)
@@ -285,9 +289,7 @@ class BatchRunner:
                 self.results[item.index] = result
 
     def _failure(self, error, msg):
-        failure = GraphRequestError(error, msg)
-        failure.responses = self.ordered()
-        return failure
+        return GraphRequestError(error, msg, responses=self.ordered())
 
 
 def _ok(result):

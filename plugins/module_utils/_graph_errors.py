@@ -28,10 +28,19 @@ _MAX_MESSAGE = 500
 
 
 class GraphRequestError(Exception):
-    """A failure with its structured ``error`` dict (see the module docstring)."""
+    """A failure with its structured ``error`` dict (see the module docstring).
 
-    def __init__(self, error, msg=None):
+    ``sent``: whether the request may have reached Graph (False: nothing was sent, so sending
+    it again is safe whatever the method). ``partial``: when paging, the ``Paged`` result of the
+    pages fetched before the failure. ``responses``: when batching, one response per request
+    (those that did not get an answer carry this error).
+    """
+
+    def __init__(self, error, msg=None, sent=True, partial=None, responses=None):
         self.error = error
+        self.sent = sent
+        self.partial = partial
+        self.responses = responses
         super().__init__(msg or describe(error))
 
 

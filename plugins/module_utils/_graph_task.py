@@ -122,24 +122,24 @@ def _run_single(client, target, params, check_mode):
 
 def _paged(client, url, headers, max_pages, result):
     try:
-        first, last, items, pages, response = client.get_pages(url, headers=headers, max_pages=max_pages)
+        paged = client.get_pages(url, headers=headers, max_pages=max_pages)
     except GraphRequestError as exc:
-        partial = getattr(exc, 'partial', None)
-        if partial:
-            result['pages'] = partial[1]
+        if exc.partial is not None:
+            result['pages'] = exc.partial.pages
         result['status'] = exc.error.get('status')
         return _failed(result, exc.error, 'GET', url)
     except GraphUrlError as exc:
         return _failed(result, transport_error('refused_url', str(exc), False), 'GET', url)
-    result['status'] = response.status
-    result['headers'] = response.headers
-    result['pages'] = pages
+    first, last = paged.first, paged.last
+    result['status'] = paged.response.status
+    result['headers'] = paged.response.headers
+    result['pages'] = paged.pages
     if isinstance(first, dict) and isinstance(first.get('value'), list):
         body = dict((k, v) for k, v in last.items() if k != 'value')
         if '@odata.count' in first and '@odata.count' not in body:
             body['@odata.count'] = first['@odata.count']
         result['json'] = body
-        result['value'] = items
+        result['value'] = paged.items
     else:
         result['json'] = first
     return result
@@ -168,7 +168,7 @@ def _run_batch(client, target, params, check_mode):
     try:
         responses = runner.run()
     except GraphRequestError as exc:
-        result['responses'] = getattr(exc, 'responses', runner.ordered())
+        result['responses'] = exc.responses if exc.responses is not None else runner.ordered()
         result['status'] = exc.error.get('status')
         return _counters(client, _failed(result, exc.error, 'POST', target.batch_url()))
     result['responses'] = responses

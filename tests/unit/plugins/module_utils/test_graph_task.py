@@ -88,6 +88,16 @@ def test_all_pages(run, fake_graph):
     assert all(c.headers['ConsistencyLevel'] == 'eventual' for c in fake_graph.calls)
 
 
+
+def test_all_pages_failure_counts_the_pages_fetched(run, fake_graph):
+    fake_graph.script = [
+        (200, JSON, {'value': [{'id': 1}], '@odata.nextLink': 'https://graph.microsoft.com/v1.0/users?$skiptoken=2'}),
+        ConnectionResetError(104, 'Connection reset by peer'),
+    ]
+    result = run(path='users', all_pages=True, max_retries=0)
+    assert result['failed'] is True and result['error']['code'] == 'connection_reset'
+    assert result['pages'] == 1 and result['http_requests'] == 2
+
 def test_text_body(run, fake_graph):
     fake_graph.script = [(200, {'Content-Type': 'text/plain'}, b'2514')]
     result = run(path='users/$count', consistency_level='eventual')
