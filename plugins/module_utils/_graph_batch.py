@@ -157,7 +157,6 @@ class BatchRunner:
         # index -> the client's total wait after which a throttled request may go again. Measured on
         # the client's wait clock, so other chunks are sent meanwhile and one wait serves them all.
         self.not_before = {}
-        self.batch_calls = 0
         self.last_response = None
 
     def run(self):
@@ -217,7 +216,6 @@ class BatchRunner:
         payload = {'requests': [self.items[idx].payload([self.items[d].id for d in deps]) for idx, deps in chunk]}
         read_only = all(not self.items[idx].is_write for idx, _deps in chunk)
         url = self.client.target.batch_url()
-        self.batch_calls += 1
         try:
             response = self.client.request('POST', url, body=payload, idempotent=read_only)
         except GraphRequestError as exc:
