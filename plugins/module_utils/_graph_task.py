@@ -12,6 +12,11 @@ and nowhere else.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+from urllib.parse import urlsplit
+
 from ansible_collections.identity.entra.plugins.module_utils._graph_client import GraphClient
 from ansible_collections.identity.entra.plugins.module_utils._graph_batch import (
     BatchRunner,
@@ -24,10 +29,16 @@ from ansible_collections.identity.entra.plugins.module_utils._graph_errors impor
     transport_error,
 )
 from ansible_collections.identity.entra.plugins.module_utils._graph_url import (
+    API_VERSIONS,
     GraphTarget,
     GraphUrlError,
     graph_host,
 )
+
+ME_NEEDS_A_USER = (
+    '/me is the signed-in user, and this token is app-only (a service principal\'s, from client credentials): it has no '
+    'user, so Graph answers /me only for delegated (user) tokens. Ask for the user by id or user principal name instead, '
+    '/users/{id} (application permission User.Read.All), or sign in as a user.')
 
 
 def _refused(message):
@@ -66,9 +77,30 @@ def run(params, check_mode=False, client_factory=GraphClient):
         target, params['token'], timeout=params.get('timeout') or 30,
         validate_certs=params.get('validate_certs', True), ca_path=params.get('ca_path'),
         max_retries=params.get('max_retries', 5), max_retry_wait=params.get('max_retry_wait', 300))
+    app_only = token_is_app_only(params['token'])
     if params.get('batch'):
-        return _run_batch(client, target, params, check_mode)
-    return _run_single(client, target, params, check_mode)
+        return _run_batch(client, target, params, check_mode, app_only)
+    return _run_single(client, target, params, check_mode, app_only)
+
+
+def token_is_app_only(token):
+    """Whether ``token`` is an app-only access token (roles, no scp). Read only to explain errors, never trusted."""
+    try:
+        payload = token.split('.')[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
+    except (AttributeError, IndexError, TypeError, ValueError, binascii.Error):
+        return False
+    return isinstance(claims, dict) and not claims.get('scp') and (claims.get('idtyp') == 'app' or bool(claims.get('roles')))
+
+
+def _explain(error, url, app_only):
+    """Add a mitigation to an error whose code alone does not say what to do (an app-only token asking for /me)."""
+    segments = [seg for seg in urlsplit(url).path.split('/') if seg]
+    if segments and segments[0] in API_VERSIONS:
+        segments = segments[1:]
+    if app_only and error.get('status') == 400 and segments[:1] == ['me'] and not error.get('mitigation'):
+        error['mitigation'] = ME_NEEDS_A_USER
+    return error
 
 
 def _headers(params):
@@ -86,7 +118,7 @@ def _counters(client, result):
     return result
 
 
-def _run_single(client, target, params, check_mode):
+def _run_single(client, target, params, check_mode, app_only):
     method = params.get('method') or 'GET'
     try:
         url = target.url(params['path'], params.get('query'))
@@ -99,12 +131,13 @@ def _run_single(client, target, params, check_mode):
     headers = _headers(params)
     try:
         if method == 'GET' and params.get('all_pages'):
-            return _counters(client, _paged(client, url, headers, params.get('max_pages') or 0, result))
+            return _counters(client, _paged(client, url, headers, params.get('max_pages') or 0, result, app_only))
         response = client.request(method, url, body=params.get('body'), headers=headers)
         result['status'] = response.status
         result['headers'] = response.headers
         if not response.ok:
-            return _counters(client, _failed(result, response.error(), method, url, response.budget_exhausted))
+            return _counters(client, _failed(result, _explain(response.error(), url, app_only), method, url,
+                                            response.budget_exhausted))
         body = response.json()
     except GraphRequestError as exc:
         return _counters(client, _failed(result, exc.error, method, url))
@@ -120,14 +153,14 @@ def _run_single(client, target, params, check_mode):
     return _counters(client, result)
 
 
-def _paged(client, url, headers, max_pages, result):
+def _paged(client, url, headers, max_pages, result, app_only):
     try:
         paged = client.get_pages(url, headers=headers, max_pages=max_pages)
     except GraphRequestError as exc:
         if exc.partial is not None:
             result['pages'] = exc.partial.pages
         result['status'] = exc.error.get('status')
-        return _failed(result, exc.error, 'GET', url)
+        return _failed(result, _explain(exc.error, url, app_only), 'GET', url)
     except GraphUrlError as exc:
         return _failed(result, transport_error('refused_url', str(exc), False), 'GET', url)
     first, last = paged.first, paged.last
@@ -157,7 +190,7 @@ def _failed(result, error, method, url, budget_exhausted=False):
     return result
 
 
-def _run_batch(client, target, params, check_mode):
+def _run_batch(client, target, params, check_mode, app_only):
     try:
         items = prepare(target, params['batch'], params.get('consistency_level'))
     except GraphUrlError as exc:
@@ -171,6 +204,9 @@ def _run_batch(client, target, params, check_mode):
         result['responses'] = exc.responses if exc.responses is not None else runner.ordered()
         result['status'] = exc.error.get('status')
         return _counters(client, _failed(result, exc.error, 'POST', target.batch_url()))
+    for response in responses:
+        if response.get('error'):
+            _explain(response['error'], response['url'], app_only)
     result['responses'] = responses
     result['status'] = runner.last_response.status if runner.last_response is not None else None
     by_index = dict(zip((i.index for i in items), responses))

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -15,6 +16,20 @@ from ansible_collections.identity.entra.plugins.module_utils._graph_options impo
 
 TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJzZWNyZXQiOnRydWV9.c2VjcmV0LXNpZ25hdHVyZQ'
 JSON = {'Content-Type': 'application/json'}
+
+
+def jwt(claims):
+    """An unsigned JWT with ``claims`` (the module reads claims only to explain errors)."""
+    def part(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip('=')
+    return '%s.%s.c2ln' % (part({'typ': 'JWT', 'alg': 'RS256'}), part(claims))
+
+
+# Claims as Entra puts them into Graph tokens: an app-only token has roles and no scp.
+APP_TOKEN = jwt({'aud': 'https://graph.microsoft.com', 'idtyp': 'app', 'roles': ['User.Read.All'], 'oid': 'sp'})
+USER_TOKEN = jwt({'aud': 'https://graph.microsoft.com', 'idtyp': 'user', 'scp': 'User.Read', 'upn': 'a@contoso.com'})
+ME_APP_ONLY = (400, JSON, {'error': {'code': 'BadRequest', 'message': '/me request is only valid with delegated authentication flow.',
+                                     'innerError': {'request-id': 'r-me', 'date': '2024-05-01T10:00:00'}}})
 
 
 def params(**kwargs):
@@ -167,3 +182,60 @@ def test_batch_writes_change_and_check_mode(run, fake_graph):
     assert [r['id'] for r in fake_graph.calls[0].json['requests']] == ['2']
     assert run(batch=[{'path': 'me'}])['changed'] is False
 
+
+
+@pytest.mark.parametrize('kwargs', [{'path': 'me'}, {'path': 'users', 'all_pages': True}, {'method': 'POST', 'path': 'groups', 'body': {}}])
+def test_refused_token_says_how_to_get_a_new_one(run, fake_graph, graph_error, kwargs):
+    fake_graph.script = [(401, JSON, graph_error('InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.'))]
+    result = run(**kwargs)
+    assert result['failed'] is True and result['status'] == 401 and result['http_requests'] == 1
+    assert result['error']['code'] == 'InvalidAuthenticationToken'
+    assert 'HTTP 401 InvalidAuthenticationToken: Lifetime validation failed' in result['msg']
+    assert 'force_refresh: true' in result['msg'] and result['error']['mitigation'] in result['msg']
+
+
+def test_refused_token_in_a_batch(run, fake_graph, graph_error):
+    fake_graph.script = [(401, JSON, graph_error('InvalidAuthenticationToken', 'Access token has expired or is not yet valid.'))]
+    result = run(batch=[{'path': 'me'}, {'path': 'users/a'}])
+    assert result['failed'] is True and result['status'] == 401
+    assert result['error']['code'] == 'InvalidAuthenticationToken' and 'force_refresh: true' in result['msg']
+    assert [r['error']['code'] for r in result['responses']] == ['InvalidAuthenticationToken'] * 2
+
+
+@pytest.mark.parametrize('token, path, explained', [
+    (APP_TOKEN, 'me', True),
+    (APP_TOKEN, '/me/memberOf', True),
+    (APP_TOKEN, 'https://graph.microsoft.com/v1.0/me?$select=id', True),
+    (USER_TOKEN, 'me', False),
+    (APP_TOKEN, 'users/me', False),
+    ('not-a-jwt', 'me', False),
+    ('a.%%%.c', 'me', False),
+    (jwt(['roles']), 'me', False),
+])
+def test_me_with_an_app_only_token_is_explained(run, fake_graph, token, path, explained):
+    fake_graph.script = [ME_APP_ONLY]
+    result = run(path=path, token=token)
+    assert result['failed'] is True and result['status'] == 400
+    assert result['error']['code'] == 'BadRequest' and result['error']['message'].startswith('/me request is only valid')
+    assert ('/users/{id}' in result['msg']) is explained and ('mitigation' in result['error']) is explained
+    assert token not in json.dumps(result)
+
+
+def test_me_with_an_app_only_token_in_a_batch(run, fake_graph):
+    fake_graph.inner = lambda req: ME_APP_ONLY if req['url'].startswith('/me') else (200, JSON, {'id': 'u'})
+    result = run(batch=[{'path': 'me'}, {'path': 'users/u'}], token=APP_TOKEN)
+    assert result['failed'] is True and result['error']['id'] == '1'
+    assert 'app-only' in result['responses'][0]['error']['mitigation'] and '/users/{id}' in result['msg']
+    assert result['responses'][1]['status'] == 200 and 'error' not in result['responses'][1]
+
+
+@pytest.mark.parametrize('token, app_only', [
+    (APP_TOKEN, True),
+    (jwt({'roles': ['Group.Read.All']}), True),  # no idtyp claim
+    (jwt({'idtyp': 'app'}), True),  # no application permission granted
+    (USER_TOKEN, False),
+    (jwt({'scp': 'User.Read', 'roles': ['Admin']}), False),  # a user token carries the user's app roles too
+    (TOKEN, False), ('', False), (None, False), ('only.one', False), ('x.e30=.y', False),
+])
+def test_token_is_app_only(token, app_only):
+    assert core.token_is_app_only(token) is app_only
