@@ -12,8 +12,13 @@ from ansible.errors import AnsibleFilterError
 _NOT_BATCHABLE = ('all_pages', 'max_pages', 'batch', 'body', 'max_retries', 'max_retry_wait', 'timeout', 'consistency_level')
 
 
+# The role's $batch call goes to this version; a request for another one stays single.
+_BATCH_VERSION = 'v1.0'
+
+
 def _batchable(request: dict) -> bool:
     return (str(request.get('method') or 'GET').upper() == 'GET' and request.get('path')
+            and request.get('api_version') in (None, _BATCH_VERSION)
             and not any(request.get(option) not in (None, False) for option in _NOT_BATCHABLE))
 
 
@@ -26,7 +31,7 @@ def graph_plan(requests, batch_min=2):
         batchable = []
     batch_names = {r['name'] for r in batchable}
     batch = [dict({'id': r['name'], 'method': 'GET', 'path': r['path']},
-                  **{k: r[k] for k in ('query', 'headers', 'api_version') if r.get(k) is not None})
+                  **{k: r[k] for k in ('query', 'headers') if r.get(k) is not None})
              for r in batchable]
     return {'batch': batch, 'single': [r for r in requests if r['name'] not in batch_names],
             'order': [r['name'] for r in requests]}

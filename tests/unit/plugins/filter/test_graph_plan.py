@@ -30,3 +30,13 @@ def test_bad_input(bad):
     with pytest.raises(AnsibleFilterError):
         graph_plan(bad)
 
+
+
+def test_batch_items_carry_only_what_a_batch_request_takes(requests):
+    requests += [{'name': 'beta_me', 'path': '/me', 'api_version': 'beta'},
+                 {'name': 'v1_me', 'path': '/me', 'api_version': 'v1.0', 'headers': {'Prefer': 'x'}}]
+    plan = graph_plan(requests, 2)
+    # graph_request's batch items take id, method, path, query, body, headers, depends_on; the $batch call is v1.0
+    assert all(set(item) <= {'id', 'method', 'path', 'query', 'headers'} for item in plan['batch'])
+    assert [item['id'] for item in plan['batch']] == ['me', 'adele', 'v1_me']
+    assert 'beta_me' in [r['name'] for r in plan['single']]
