@@ -136,8 +136,8 @@ def _run_single(client, target, params, check_mode, app_only):
         result['status'] = response.status
         result['headers'] = response.headers
         if not response.ok:
-            return _counters(client, _failed(result, _explain(response.error(), url, app_only), method, url,
-                                            response.budget_exhausted))
+            error = _explain(response.error(), url, app_only)
+            return _counters(client, _failed(result, error, method, url, response.budget_exhausted))
         body = response.json()
     except GraphRequestError as exc:
         return _counters(client, _failed(result, exc.error, method, url))

@@ -499,9 +499,10 @@ error:
       returned: when Graph gave details
     mitigation:
       description:
-        - What to do, where Graph's code alone does not say. For C(InvalidAuthenticationToken) (HTTP 401, the token was refused):
-          get a new token with M(identity.entra.entra_token) and O(identity.entra.entra_token#module:force_refresh=true), then repeat
-          the request. For C(/me) with an app-only token (HTTP 400 C(BadRequest)): ask for C(/users/{id}) instead.
+        - What to do, where Graph's code alone does not say.
+        - For C(InvalidAuthenticationToken) (HTTP 401, the token was refused), get a new token with M(identity.entra.entra_token) and
+          O(identity.entra.entra_token#module:force_refresh=true), then repeat the request.
+        - For C(/me) with an app-only token (HTTP 400 C(BadRequest)), ask for C(/users/{id}) instead.
         - Also in RV(msg).
       type: str
       returned: for a refused token, and for /me with an app-only token

@@ -31,7 +31,6 @@ def test_bad_input(bad):
         graph_plan(bad)
 
 
-
 def test_batch_items_carry_only_what_a_batch_request_takes(requests):
     requests += [{'name': 'beta_me', 'path': '/me', 'api_version': 'beta'},
                  {'name': 'v1_me', 'path': '/me', 'api_version': 'v1.0', 'headers': {'Prefer': 'x'}}]

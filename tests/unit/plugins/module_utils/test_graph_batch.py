@@ -248,7 +248,6 @@ def test_outer_failure_lists_every_request(make_client, fake_graph, graph_error)
     assert all(r['status'] is None and r['error']['code'] == 'BadRequest' for r in responses[20:])
 
 
-
 def test_batch_answer_that_is_not_json_lists_every_request(make_client, fake_graph):
     fake_graph.script = [None, (200, JSON, b'{"responses": [{"id": ')]
     with pytest.raises(GraphRequestError) as info:
@@ -258,6 +257,7 @@ def test_batch_answer_that_is_not_json_lists_every_request(make_client, fake_gra
     assert [r['id'] for r in responses] == [str(n) for n in range(1, 26)]
     assert all(r['status'] == 200 for r in responses[:20])
     assert all(r['status'] is None and r['error']['code'] == 'invalid_response' for r in responses[20:])
+
 
 def test_missing_inner_answer(make_client, fake_graph):
     fake_graph.script = [(200, JSON, {'responses': [{'id': '1', 'status': 200, 'headers': {}, 'body': {}}]})]

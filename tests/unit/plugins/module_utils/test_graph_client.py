@@ -270,7 +270,6 @@ def test_paging_failure_keeps_partial_counts(make_client, fake_graph, graph_erro
     assert info.value.partial.pages == 1 and len(info.value.partial.items) == 2
 
 
-
 def test_paging_connection_lost_on_a_later_page_keeps_partial_counts(make_client, fake_graph):
     pages = _pages(3, 2)
     fake_graph.script = [pages[0], ConnectionResetError(104, 'Connection reset by peer')]
@@ -285,6 +284,7 @@ def test_refused_connection_was_not_sent(make_client, fake_graph):
     with pytest.raises(GraphRequestError) as info:
         make_client(max_retries=0).request('POST', USERS, body={})
     assert info.value.sent is False and info.value.partial is None and info.value.responses is None
+
 
 def test_single_entity_is_one_page(make_client, fake_graph):
     fake_graph.script = [(200, JSON, {'id': 'me'})]

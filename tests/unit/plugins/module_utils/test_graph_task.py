@@ -103,7 +103,6 @@ def test_all_pages(run, fake_graph):
     assert all(c.headers['ConsistencyLevel'] == 'eventual' for c in fake_graph.calls)
 
 
-
 def test_all_pages_failure_counts_the_pages_fetched(run, fake_graph):
     fake_graph.script = [
         (200, JSON, {'value': [{'id': 1}], '@odata.nextLink': 'https://graph.microsoft.com/v1.0/users?$skiptoken=2'}),
@@ -112,6 +111,7 @@ def test_all_pages_failure_counts_the_pages_fetched(run, fake_graph):
     result = run(path='users', all_pages=True, max_retries=0)
     assert result['failed'] is True and result['error']['code'] == 'connection_reset'
     assert result['pages'] == 1 and result['http_requests'] == 2
+
 
 def test_text_body(run, fake_graph):
     fake_graph.script = [(200, {'Content-Type': 'text/plain'}, b'2514')]
@@ -181,7 +181,6 @@ def test_batch_writes_change_and_check_mode(run, fake_graph):
     assert result['changed'] is True and result['responses'][0]['skipped'] is True
     assert [r['id'] for r in fake_graph.calls[0].json['requests']] == ['2']
     assert run(batch=[{'path': 'me'}])['changed'] is False
-
 
 
 @pytest.mark.parametrize('kwargs', [{'path': 'me'}, {'path': 'users', 'all_pages': True}, {'method': 'POST', 'path': 'groups', 'body': {}}])
