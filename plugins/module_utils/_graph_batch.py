@@ -23,16 +23,16 @@ For internal collection use only. What it guarantees:
 
 from __future__ import annotations
 
-from ansible_collections.identity.entra.plugins.module_utils._graph import RETRY_STATUSES
+from ansible_collections.identity.entra.plugins.module_utils._graph_client import RETRY_STATUSES
 from ansible_collections.identity.entra.plugins.module_utils._graph_errors import (
     GraphRequestError,
     describe,
     parse_error,
 )
+from ansible_collections.identity.entra.plugins.module_utils._graph_options import METHODS, WRITE_METHODS
 from ansible_collections.identity.entra.plugins.module_utils._graph_url import GraphUrlError
 
 MAX_BATCH = 20
-WRITE_METHODS = ('POST', 'PATCH', 'PUT', 'DELETE')
 
 
 class BatchItem:
@@ -76,7 +76,7 @@ def prepare(target, requests, consistency_level=None):
         if ident.lower() in seen:
             raise GraphUrlError('batch id %s is used twice (ids are compared case-insensitively)' % ident)
         method = str(raw.get('method') or 'GET').upper()
-        if method not in ('GET',) + WRITE_METHODS:
+        if method not in METHODS:
             raise GraphUrlError('batch id %s: method %s is not supported' % (ident, method))
         try:
             url = target.relative(raw.get('path'), raw.get('query'))
@@ -157,11 +157,10 @@ class BatchRunner:
         # index -> the client's total wait after which a throttled request may go again. Measured on
         # the client's wait clock, so other chunks are sent meanwhile and one wait serves them all.
         self.not_before = {}
-        self.batch_calls = 0
         self.last_response = None
 
     def run(self):
-        """Responses in request order; GraphRequestError (with ``.responses``) if a $batch call itself fails."""
+        """Responses in request order; GraphRequestError (``responses`` lists every request) if a $batch call itself fails."""
         for idx in self.skip:
             item = self.items[idx]
             self.results[idx] = {'id': item.id, 'method': item.method, 'url': item.url, 'status': None,
@@ -217,7 +216,6 @@ class BatchRunner:
         payload = {'requests': [self.items[idx].payload([self.items[d].id for d in deps]) for idx, deps in chunk]}
         read_only = all(not self.items[idx].is_write for idx, _deps in chunk)
         url = self.client.target.batch_url()
-        self.batch_calls += 1
         try:
             response = self.client.request('POST', url, body=payload, idempotent=read_only)
         except GraphRequestError as exc:
@@ -228,7 +226,11 @@ class BatchRunner:
             error = response.error()
             self._fail_rest(error)
             raise self._failure(error, 'POST %s: %s' % (url, describe(error)))
-        body = response.json()
+        try:
+            body = response.json()
+        except GraphRequestError as exc:
+            self._fail_rest(exc.error)
+            raise self._failure(exc.error, 'POST %s: %s' % (url, describe(exc.error)))
         answers = body.get('responses') if isinstance(body, dict) else None
         if not isinstance(answers, list):
             error = parse_error(response.status, response.headers, response.body)
@@ -285,9 +287,7 @@ class BatchRunner:
                 self.results[item.index] = result
 
     def _failure(self, error, msg):
-        failure = GraphRequestError(error, msg)
-        failure.responses = self.ordered()
-        return failure
+        return GraphRequestError(error, msg, responses=self.ordered())
 
 
 def _ok(result):

@@ -11,7 +11,9 @@ never on ``message``. Every failure of the Graph client, whether Graph answered 
 connection failed, becomes::
 
     {"code", "message", "status", "request_id", "client_request_id", "date", "retryable",
-     "inner_codes", "details"?}
+     "inner_codes", "details"?, "mitigation"?}
+
+``mitigation`` says what to do where the code alone leaves the user guessing (a refused token).
 
 Transport failures use snake_case codes that Graph never answers (``connection_refused``,
 ``connection_reset``, ``timeout``, ``tls_error``, ``name_resolution``, ``network_error``,
@@ -25,13 +27,28 @@ import json
 # Statuses after which the same request may succeed later (the client retries 429, 503, 504 itself).
 RETRYABLE_STATUSES = (429, 500, 502, 503, 504)
 _MAX_MESSAGE = 500
+# Graph's code for a token it does not accept (expired, revoked, wrong audience or signature): HTTP 401.
+TOKEN_REFUSED = 'InvalidAuthenticationToken'
+TOKEN_REFUSED_MITIGATION = (
+    'Graph refused the access token. Get a new one with identity.entra.entra_token and force_refresh: true (without it, '
+    'a cached token that still looks valid is served again), then repeat the request; the identity.entra.graph role '
+    'does this once by itself. If a fresh token is refused too, check that it is for the Graph of this cloud.')
 
 
 class GraphRequestError(Exception):
-    """A failure with its structured ``error`` dict (see the module docstring)."""
+    """A failure with its structured ``error`` dict (see the module docstring).
 
-    def __init__(self, error, msg=None):
+    ``sent``: whether the request may have reached Graph (False: nothing was sent, so sending
+    it again is safe whatever the method). ``partial``: when paging, the ``Paged`` result of the
+    pages fetched before the failure. ``responses``: when batching, one response per request
+    (those that did not get an answer carry this error).
+    """
+
+    def __init__(self, error, msg=None, sent=True, partial=None, responses=None):
         self.error = error
+        self.sent = sent
+        self.partial = partial
+        self.responses = responses
         super().__init__(msg or describe(error))
 
 
@@ -115,6 +132,8 @@ def parse_error(status, headers=None, body=None):
                             for d in details if isinstance(d, dict)]
     if error['code'] is None:
         error['code'] = 'http_%s' % status
+    if status == 401 and error['code'] == TOKEN_REFUSED:
+        error['mitigation'] = TOKEN_REFUSED_MITIGATION
     return error
 
 
@@ -125,7 +144,7 @@ def transport_error(code, message, retryable):
 
 
 def describe(error):
-    """One line for ``msg``: status, code (with inner codes), message and the request id."""
+    """One line for ``msg``: status, code (with inner codes), message, the request id and what to do."""
     parts = []
     if error.get('status') is not None:
         parts.append('HTTP %s' % error['status'])
@@ -138,6 +157,8 @@ def describe(error):
         text += ': %s' % error['message']
     if error.get('request_id'):
         text += ' [request-id %s]' % error['request_id']
+    if error.get('mitigation'):
+        text += ' %s' % error['mitigation']
     return text
 
 

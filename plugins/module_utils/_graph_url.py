@@ -20,12 +20,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, urlsplit
 
-GRAPH_HOSTS = {
-    'public': 'graph.microsoft.com',
-    'usgov': 'graph.microsoft.us',
-    'usgov_dod': 'dod-graph.microsoft.us',
-    'china': 'microsoftgraph.chinacloudapi.cn',
-}
+from ansible_collections.identity.entra.plugins.module_utils._clouds import CLOUDS, DEFAULT_CLOUD
+
 API_VERSIONS = ('v1.0', 'beta')
 
 # Characters left as they are in a path segment (RFC 3986 pchar, plus '%' of existing escapes).
@@ -53,10 +49,10 @@ def graph_host(cloud=None, host=None):
                 raise GraphUrlError('graph_host must be a host name (optionally https:// and a port), got %s' % host)
             text = parts.netloc
         return _normalize_netloc(text, host)
-    name = cloud or 'public'
-    if name not in GRAPH_HOSTS:
-        raise GraphUrlError('unknown cloud %s; choose one of %s' % (name, ', '.join(sorted(GRAPH_HOSTS))))
-    return GRAPH_HOSTS[name]
+    name = cloud or DEFAULT_CLOUD
+    if name not in CLOUDS:
+        raise GraphUrlError('unknown cloud %s; choose one of %s' % (name, ', '.join(CLOUDS)))
+    return CLOUDS[name].graph_host
 
 
 def _normalize_netloc(netloc, original):

@@ -29,7 +29,8 @@ options:
     description:
       - The access token for Microsoft Graph, sent in the C(Authorization) header as a bearer token. It must be issued for the Graph
         of the chosen O(cloud) (tokens do not cross clouds).
-      - For example C({{ entra_token.access_token }}) after M(identity.entra.entra_token).
+      - For example C({{ entra_token.access_token }}) after M(identity.entra.entra_token). A user's (delegated) token and a service
+        principal's app-only token work alike; Graph decides what each may do (delegated scopes or application roles).
       - Never returned or logged.
     type: str
     required: true
@@ -209,6 +210,14 @@ notes:
     least one of them succeeded). The module does not compare states; read first when you need idempotence.
   - Redirects are not followed (the token must not travel to another host); a 3xx answer is returned with its headers.
   - Bodies are JSON or text; binary content (such as photos) is not supported.
+  - A token Graph refuses (HTTP 401 C(InvalidAuthenticationToken), for example revoked or expired before its cached expiry time)
+    is not retried; RV(msg) and RV(error.mitigation) say to get a new one with M(identity.entra.entra_token) and
+    O(identity.entra.entra_token#module:force_refresh=true), then repeat the request. The C(identity.entra.graph) role does
+    that once by itself.
+  - An app-only token (a service principal signed in with a client secret, certificate or federated credential) has no user.
+    Graph answers C(/me) and the paths under it only for delegated tokens; with an app-only token it answers HTTP 400
+    C(BadRequest) "/me request is only valid with delegated authentication flow.", and RV(error.mitigation) says to ask for
+    C(/users/{id}) (or the user principal name) instead, which needs the application permission C(User.Read.All).
   - Retry policy. Waits honour C(Retry-After) (seconds or an HTTP date). Without it, the n-th retry (n from 0) waits
     min(60, 2 * 2^n) seconds scaled by a random factor between 0.5 and 1. A refused connection is retried for every method;
     a reset connection or a timeout only for V(GET), V(PUT), V(DELETE) and batches of V(GET) requests; TLS and name
@@ -315,6 +324,21 @@ EXAMPLES = r'''
         query:
           $select: id,jobTitle
         depends_on: [update]
+
+- name: As a service principal (app-only token) - there is no /me, so name the user
+  identity.entra.entra_token:
+    tenant: contoso.onmicrosoft.com
+    client_id: 11111111-1111-1111-1111-111111111111
+    client_secret: "{{ vault_automation_client_secret }}"
+    fact_name: app_token
+  no_log: true
+
+- name: One user by user principal name (application permission User.Read.All)
+  identity.entra.graph_request:
+    token: "{{ app_token.access_token }}"
+    path: users/automation@contoso.com
+    query:
+      $select: id,displayName
 
 - name: In a US Government (GCC High) tenant
   identity.entra.graph_request:
@@ -473,6 +497,16 @@ error:
       type: list
       elements: dict
       returned: when Graph gave details
+    mitigation:
+      description:
+        - What to do, where Graph's code alone does not say.
+        - For C(InvalidAuthenticationToken) (HTTP 401, the token was refused), get a new token with M(identity.entra.entra_token) and
+          O(identity.entra.entra_token#module:force_refresh=true), then repeat the request.
+        - For C(/me) with an app-only token (HTTP 400 C(BadRequest)), ask for C(/users/{id}) instead.
+        - Also in RV(msg).
+      type: str
+      returned: for a refused token, and for /me with an app-only token
+      sample: "Graph refused the access token. Get a new one with identity.entra.entra_token and force_refresh: true ..."
     id:
       description: With O(batch), the id of the failed request.
       type: str
@@ -483,12 +517,12 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.identity.entra.plugins.module_utils._graph_request import (
+from ansible_collections.identity.entra.plugins.module_utils._graph_options import (
     MUTUALLY_EXCLUSIVE,
     REQUIRED_ONE_OF,
     argument_spec,
-    run,
 )
+from ansible_collections.identity.entra.plugins.module_utils._graph_task import run
 
 
 def main():

@@ -12,16 +12,15 @@ supplied them; options written on the task itself are kept, so a typo still fail
 
 from __future__ import annotations
 
-# Options only identity.entra.entra_token has (ca_path, validate_certs, timeout and cloud are shared).
-SIGN_IN_OPTIONS = frozenset((
-    'tenant', 'client_id', 'username', 'password', 'scopes', 'authority_host', 'validate_authority', 'proxy',
-    'cache_path', 'cache', 'force_refresh', 'min_validity', 'fact_name',
-))
+from ansible_collections.identity.entra.plugins.module_utils._graph_options import argument_spec as graph_argument_spec
+from ansible_collections.identity.entra.plugins.plugin_utils._options import OPTION_SPEC
+
+_GRAPH_REQUEST = frozenset(graph_argument_spec())
+_ENTRA_TOKEN = frozenset(OPTION_SPEC) | {'fact_name'}  # fact_name: the module's own, beside OPTION_SPEC
+# Options only identity.entra.entra_token has (cloud, ca_path, validate_certs and timeout are shared).
+SIGN_IN_OPTIONS = _ENTRA_TOKEN - _GRAPH_REQUEST
 # Options only identity.entra.graph_request has.
-GRAPH_OPTIONS = frozenset((
-    'token', 'method', 'path', 'api_version', 'graph_host', 'query', 'body', 'headers', 'consistency_level',
-    'all_pages', 'max_pages', 'batch', 'fail_on_inner_error', 'max_retries', 'max_retry_wait',
-))
+GRAPH_OPTIONS = _GRAPH_REQUEST - _ENTRA_TOKEN
 
 
 def group_default_keys(module_defaults) -> set:

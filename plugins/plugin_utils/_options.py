@@ -144,7 +144,7 @@ class TokenRequest:
                  '-e', 'client_id=' + self.client_id, '-e', 'username=' + self.username]
         if self.cloud != 'public':
             parts += ['-e', 'cloud=' + self.cloud]
-        if self.authority_host != CLOUDS[self.cloud][0]:
+        if self.authority_host != CLOUDS[self.cloud].authority_host:
             parts += ['-e', 'authority_host=' + self.authority_host]
         if self.scopes != ('%s/.default' % self.graph_resource,):
             parts += ['-e', 'scopes=' + ','.join(self.scopes)]
@@ -356,7 +356,7 @@ def build_request(raw: dict, origins: dict | None = None) -> TokenRequest:
     cloud = str(values['cloud']).strip().lower()
     if cloud not in CLOUDS:
         raise _invalid('cloud', 'must be one of %s, got %r' % (', '.join(CLOUDS), str(values['cloud'])[:40]))
-    default_host, graph_resource = CLOUDS[cloud][0], CLOUDS[cloud][1]
+    default_host, graph_resource = CLOUDS[cloud].authority_host, CLOUDS[cloud].graph_resource
     authority_host = _check_url('authority_host', values['authority_host'] or default_host)
     username = None
     if not chosen:

@@ -5,12 +5,18 @@ set -eux
 CONFIG=$(cd ../.. && pwd)/integration_config.yml
 export ANSIBLE_ROLES_PATH=..
 WORK=$(mktemp -d "${OUTPUT_DIR:-/tmp}/role_graph.XXXXXX")
-export ENTRA_TOKEN_CACHE=$WORK/cache/token_cache
+export ENTRA_TOKEN_CACHE=$WORK/cache/token_cache.json
 EMULATOR_VARS=(-e "@$CONFIG")
 
-# 1. The role: argument spec, batching of plain GETs, results by name, nothing secret in -v output.
-ansible-playbook -v -i "$INVENTORY_PATH" "${EMULATOR_VARS[@]}" -e "work_dir=$WORK" role.yml "$@" | tee "$WORK/role.out"
-python3 ../setup_emulator/files/secret_scan.py --config "$CONFIG" --cache "$ENTRA_TOKEN_CACHE" --access-tokens --expect-tokens 3 "$WORK/role.out"
+# 1. The role: argument spec, batching of plain GETs, results by name, a refused token replaced once,
+# app-only tokens; no password, client secret or token (of any cache the run made) in -vvvv output.
+# (Into a file, not through a pipe: the script fails with the playbook; the end of its output is shown.)
+if ! ansible-playbook -vvvv -i "$INVENTORY_PATH" "${EMULATOR_VARS[@]}" -e "work_dir=$WORK" role.yml "$@" >"$WORK/role.out" 2>&1; then
+    tail -n 80 "$WORK/role.out"
+    exit 1
+fi
+sed -n '/^PLAY RECAP/,$p' "$WORK/role.out"
+python3 ../setup_emulator/files/secret_scan.py --config "$CONFIG" --caches-under "$WORK" --access-tokens --expect-tokens 3 "$WORK/role.out"
 
 # 2. The example playbooks, run from the installed collection by name as users would.
 ansible-playbook -i "$INVENTORY_PATH" "${EMULATOR_VARS[@]}" identity.entra.whoami | tee "$WORK/whoami.out"

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ansible_collections.identity.entra.plugins.module_utils._graph import GraphClient
+from ansible_collections.identity.entra.plugins.module_utils._graph_client import GraphClient
 from ansible_collections.identity.entra.plugins.module_utils._graph_url import GraphTarget
 
 TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2dyYXBoLm1pY3Jvc29mdC5jb20ifQ.c2lnbmF0dXJl'

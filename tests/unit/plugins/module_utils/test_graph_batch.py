@@ -76,14 +76,14 @@ def test_prepare_refuses(requests, words):
 
 def test_45_gets_in_three_calls_in_request_order(make_client, fake_graph):
     client = make_client()
-    runner, responses = run(client, gets(45))
+    _runner, responses = run(client, gets(45))
     calls = fake_graph.batch_calls()
     assert [len(c.json['requests']) for c in calls] == [20, 20, 5]
     assert all(c.url == 'https://graph.microsoft.com/v1.0/$batch' and c.method == 'POST' for c in calls)
     assert [r['id'] for r in responses] == [str(n) for n in range(1, 46)]
     assert [r['body']['id'] for r in responses] == ['user%02d' % n for n in range(1, 46)]
     assert all(r['status'] == 200 and 'error' not in r for r in responses)
-    assert client.http_requests == 3 and client.throttled == 0 and runner.batch_calls == 3
+    assert client.http_requests == 3 and client.throttled == 0
 
 
 def test_answers_are_matched_by_id_case_insensitively(make_client, fake_graph):
@@ -246,6 +246,17 @@ def test_outer_failure_lists_every_request(make_client, fake_graph, graph_error)
     assert len(responses) == 30
     assert all(r['status'] == 200 for r in responses[:20])
     assert all(r['status'] is None and r['error']['code'] == 'BadRequest' for r in responses[20:])
+
+
+def test_batch_answer_that_is_not_json_lists_every_request(make_client, fake_graph):
+    fake_graph.script = [None, (200, JSON, b'{"responses": [{"id": ')]
+    with pytest.raises(GraphRequestError) as info:
+        run(make_client(), gets(25))
+    assert info.value.error['code'] == 'invalid_response'
+    responses = info.value.responses
+    assert [r['id'] for r in responses] == [str(n) for n in range(1, 26)]
+    assert all(r['status'] == 200 for r in responses[:20])
+    assert all(r['status'] is None and r['error']['code'] == 'invalid_response' for r in responses[20:])
 
 
 def test_missing_inner_answer(make_client, fake_graph):

@@ -16,7 +16,7 @@ import pytest
 
 from ansible.module_utils.urls import SSLValidationError
 
-from ansible_collections.identity.entra.plugins.module_utils._graph import retry_after
+from ansible_collections.identity.entra.plugins.module_utils._graph_client import retry_after
 from ansible_collections.identity.entra.plugins.module_utils._graph_errors import GraphRequestError
 from ansible_collections.identity.entra.plugins.module_utils._graph_url import GraphUrlError
 
@@ -69,8 +69,9 @@ def test_429_with_retry_after_is_waited_out(make_client, fake_graph, sleeper):
 
 
 def test_retry_after_http_date(make_client, fake_graph, sleeper):
-    when = email.utils.formatdate(time.time() + 5, usegmt=True)
-    assert 3.5 <= retry_after({'Retry-After': when}) <= 5.0
+    now = 1714557600.0  # a whole second, as HTTP dates have no fractions
+    assert retry_after({'Retry-After': email.utils.formatdate(now + 5, usegmt=True)}, now=now) == 5.0
+    assert 0.0 < retry_after({'Retry-After': email.utils.formatdate(time.time() + 3600, usegmt=True)}) <= 3600.0
     assert retry_after({'retry-after': '2.5'}) == 2.5
     assert retry_after({'Retry-After': '-3'}) == 0.0
     assert retry_after({'Retry-After': 'soon'}) is None
@@ -220,15 +221,15 @@ def _pages(count, per_page, link='https://graph.microsoft.com/v1.0/users?$top=%d
 def test_paging_follows_next_link_verbatim(make_client, fake_graph):
     fake_graph.script = _pages(3, 999)
     client = make_client()
-    first, last, items, pages, response = client.get_pages(USERS + '?$top=999')
-    assert pages == 3 and len(items) == 2997 and client.http_requests == 3
-    assert items[0]['id'] == 'u0-0' and items[-1]['id'] == 'u2-998'
+    paged = client.get_pages(USERS + '?$top=999')
+    assert paged.pages == 3 and len(paged.items) == 2997 and client.http_requests == 3
+    assert paged.items[0]['id'] == 'u0-0' and paged.items[-1]['id'] == 'u2-998'
     assert [c.url for c in fake_graph.calls] == [
         USERS + '?$top=999',
         'https://graph.microsoft.com/v1.0/users?$top=999&$skiptoken=RFNwdAIAAQAAA%3d%3d1',
         'https://graph.microsoft.com/v1.0/users?$top=999&$skiptoken=RFNwdAIAAQAAA%3d%3d2',
     ]
-    assert first['@odata.count'] == 2997 and '@odata.nextLink' not in last and response.status == 200
+    assert paged.first['@odata.count'] == 2997 and '@odata.nextLink' not in paged.last and paged.response.status == 200
 
 
 def test_paging_keeps_headers_on_every_page(make_client, fake_graph):
@@ -239,17 +240,17 @@ def test_paging_keeps_headers_on_every_page(make_client, fake_graph):
 
 def test_max_pages(make_client, fake_graph):
     fake_graph.script = _pages(5, 10)
-    _first, last, items, pages, _response = make_client().get_pages(USERS, max_pages=2)
-    assert pages == 2 and len(items) == 20 and len(fake_graph.calls) == 2
-    assert last['@odata.nextLink'].endswith('3d2')
+    paged = make_client().get_pages(USERS, max_pages=2)
+    assert paged.pages == 2 and len(paged.items) == 20 and len(fake_graph.calls) == 2
+    assert paged.last['@odata.nextLink'].endswith('3d2')
 
 
 def test_paging_retries_a_throttled_page(make_client, fake_graph, sleeper):
     pages = _pages(3, 2)
     fake_graph.script = [pages[0], throttled(2), pages[1], pages[2]]
     client = make_client()
-    _first, _last, items, pages_count, _response = client.get_pages(USERS)
-    assert pages_count == 3 and len(items) == 6 and client.http_requests == 4 and client.throttled == 1
+    paged = client.get_pages(USERS)
+    assert paged.pages == 3 and len(paged.items) == 6 and client.http_requests == 4 and client.throttled == 1
     assert sleeper.waits == [2.0]
 
 
@@ -266,10 +267,26 @@ def test_paging_failure_keeps_partial_counts(make_client, fake_graph, graph_erro
     with pytest.raises(GraphRequestError) as info:
         make_client().get_pages(USERS)
     assert info.value.error['code'] == 'Request_ResourceNotFound'
-    assert info.value.partial[1] == 1 and len(info.value.partial[0]) == 2
+    assert info.value.partial.pages == 1 and len(info.value.partial.items) == 2
+
+
+def test_paging_connection_lost_on_a_later_page_keeps_partial_counts(make_client, fake_graph):
+    pages = _pages(3, 2)
+    fake_graph.script = [pages[0], ConnectionResetError(104, 'Connection reset by peer')]
+    with pytest.raises(GraphRequestError) as info:
+        make_client(max_retries=0).get_pages(USERS)
+    assert info.value.error['code'] == 'connection_reset' and info.value.sent is True
+    assert info.value.partial.pages == 1 and [i['id'] for i in info.value.partial.items] == ['u0-0', 'u0-1']
+
+
+def test_refused_connection_was_not_sent(make_client, fake_graph):
+    fake_graph.script = [URLError(ConnectionRefusedError(111, 'Connection refused'))]
+    with pytest.raises(GraphRequestError) as info:
+        make_client(max_retries=0).request('POST', USERS, body={})
+    assert info.value.sent is False and info.value.partial is None and info.value.responses is None
 
 
 def test_single_entity_is_one_page(make_client, fake_graph):
     fake_graph.script = [(200, JSON, {'id': 'me'})]
-    first, _last, items, pages, _response = make_client().get_pages('https://graph.microsoft.com/v1.0/me')
-    assert first == {'id': 'me'} and items == [] and pages == 1
+    paged = make_client().get_pages('https://graph.microsoft.com/v1.0/me')
+    assert paged.first == {'id': 'me'} and paged.items == [] and paged.pages == 1

@@ -106,3 +106,21 @@ def test_transport_error_shape():
     error = transport_error('connection_refused', 'refused', True)
     assert set(error) == {'code', 'message', 'status', 'request_id', 'client_request_id', 'date', 'retryable', 'inner_codes'}
     assert error['status'] is None
+
+
+def test_a_refused_token_says_how_to_get_a_new_one():
+    body = {'error': {'code': 'InvalidAuthenticationToken', 'message': 'Lifetime validation failed, the token is expired.',
+                      'innerError': {'request-id': 'r1', 'date': '2024-05-01T10:00:00'}}}
+    error = parse_error(401, {}, body)
+    assert error['code'] == 'InvalidAuthenticationToken' and error['status'] == 401 and not error['retryable']
+    assert 'force_refresh: true' in error['mitigation'] and 'identity.entra.entra_token' in error['mitigation']
+    line = describe(error)
+    assert line.startswith('HTTP 401 InvalidAuthenticationToken: Lifetime validation failed, the token is expired. [request-id r1]')
+    assert line.endswith(error['mitigation'])
+
+
+@pytest.mark.parametrize('status, code', [(401, 'Unauthorized'), (401, 'NoPermissionsInAccessToken'),
+                                          (403, 'InvalidAuthenticationToken'), (403, 'Authorization_RequestDenied')])
+def test_other_refusals_get_no_token_advice(status, code):
+    error = parse_error(status, {}, {'error': {'code': code, 'message': 'x'}})
+    assert 'mitigation' not in error and 'force_refresh' not in describe(error)

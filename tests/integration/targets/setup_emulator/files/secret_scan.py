@@ -1,9 +1,10 @@
 """Search outputs and files for secrets: the one scanner of the integration targets and the reliability suite.
 
 The secrets are the values given with ``--secret NAME=VALUE`` (or ``--secret-file NAME=PATH``), the
-``entra_password`` of an integration config (``--config``), and every refresh token, id token and
-(with ``--access-tokens``) access token in the account files of a token cache directory
-(``--cache``). Those may appear only in the account files themselves. Every other file under the
+``entra_password`` and the emulator's service-principal secret of an integration config
+(``--config``), and every refresh token, id token and (with ``--access-tokens``) access token in the
+account files of a token cache directory (``--cache``, or every cache found under ``--caches-under``).
+Those may appear only in the account files themselves. Every other file under the
 given paths (files or directories, searched recursively) must hold none of them.
 Exit status 1 and one line per leak when something is found; 2 when there is nothing to look for.
 Standard library only; usable as a module (``find_leaks``).
@@ -40,12 +41,24 @@ def cache_secrets(cache_dir: str, access_tokens: bool = False) -> dict:
     return secrets
 
 
-def config_password(config_path: str) -> str:
+def config_secrets(config_path: str) -> dict:
+    """The password of an integration config, and the emulator's client secret when it names one."""
+    import yaml  # pylint: disable=import-outside-toplevel  # the config is YAML; ansible brings PyYAML
+
     with open(config_path, encoding='utf-8') as handle:
-        for line in handle:
-            if line.startswith('entra_password:'):
-                return line.split(':', 1)[1].strip().strip('"\'')
-    raise SystemExit('no entra_password in %s' % config_path)
+        config = yaml.safe_load(handle) or {}
+    if not config.get('entra_password'):
+        raise SystemExit('no entra_password in %s' % config_path)
+    secrets = {'password': str(config['entra_password'])}
+    app = (config.get('entra_emulator') or {}).get('demo_app') or {}
+    if app.get('client_secret'):
+        secrets['client secret'] = str(app['client_secret'])
+    return secrets
+
+
+def caches_under(root: str) -> list:
+    """Every token cache directory (one holding accounts/) under ``root``."""
+    return sorted(folder for folder, dirs, _files in os.walk(root) if 'accounts' in dirs)
 
 
 def _files(paths):
@@ -77,6 +90,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n', 1)[0])
     parser.add_argument('paths', nargs='+', help='files or directories to search')
     parser.add_argument('--cache', action='append', default=[], help='a token cache directory (its tokens are secrets)')
+    parser.add_argument('--caches-under', action='append', default=[], help='every token cache directory under this one')
     parser.add_argument('--access-tokens', action='store_true', help='treat access tokens as secrets too')
     parser.add_argument('--config', help='an integration config whose entra_password is a secret')
     parser.add_argument('--secret', action='append', default=[], help='NAME=VALUE')
@@ -85,6 +99,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     secrets, allowed = {}, []
     token_count = 0
+    for root in args.caches_under:
+        args.cache.extend(caches_under(root))
     for cache in args.cache:
         found = cache_secrets(cache, args.access_tokens)
         token_count += len(found)
@@ -94,7 +110,7 @@ def main(argv=None) -> int:
         print('expected at least %d tokens in %s, found %d' % (args.expect_tokens, ', '.join(args.cache), token_count))
         return 2
     if args.config:
-        secrets['password'] = config_password(args.config)
+        secrets.update(config_secrets(args.config))
     for item in args.secret:
         name, dummy, value = item.partition('=')
         secrets[name] = value

@@ -5,19 +5,35 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
 
-from ansible_collections.identity.entra.plugins.module_utils import _graph_request as core
-from ansible_collections.identity.entra.plugins.module_utils._graph import GraphClient
+from ansible_collections.identity.entra.plugins.module_utils import _graph_task as core
+from ansible_collections.identity.entra.plugins.module_utils._graph_client import GraphClient
+from ansible_collections.identity.entra.plugins.module_utils._graph_options import argument_spec
 
 TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJzZWNyZXQiOnRydWV9.c2VjcmV0LXNpZ25hdHVyZQ'
 JSON = {'Content-Type': 'application/json'}
 
 
+def jwt(claims):
+    """An unsigned JWT with ``claims`` (the module reads claims only to explain errors)."""
+    def part(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip('=')
+    return '%s.%s.c2ln' % (part({'typ': 'JWT', 'alg': 'RS256'}), part(claims))
+
+
+# Claims as Entra puts them into Graph tokens: an app-only token has roles and no scp.
+APP_TOKEN = jwt({'aud': 'https://graph.microsoft.com', 'idtyp': 'app', 'roles': ['User.Read.All'], 'oid': 'sp'})
+USER_TOKEN = jwt({'aud': 'https://graph.microsoft.com', 'idtyp': 'user', 'scp': 'User.Read', 'upn': 'a@contoso.com'})
+ME_APP_ONLY = (400, JSON, {'error': {'code': 'BadRequest', 'message': '/me request is only valid with delegated authentication flow.',
+                                     'innerError': {'request-id': 'r-me', 'date': '2024-05-01T10:00:00'}}})
+
+
 def params(**kwargs):
-    base = dict((name, spec.get('default')) for name, spec in core.argument_spec().items())
+    base = dict((name, spec.get('default')) for name, spec in argument_spec().items())
     base.update(token=TOKEN)
     base.update(kwargs)
     return base
@@ -85,6 +101,16 @@ def test_all_pages(run, fake_graph):
     assert result['value'] == [{'id': 1}, {'id': 2}, {'id': 3}] and result['pages'] == 2
     assert result['json'] == {'@odata.context': 'ctx', '@odata.count': 3}
     assert all(c.headers['ConsistencyLevel'] == 'eventual' for c in fake_graph.calls)
+
+
+def test_all_pages_failure_counts_the_pages_fetched(run, fake_graph):
+    fake_graph.script = [
+        (200, JSON, {'value': [{'id': 1}], '@odata.nextLink': 'https://graph.microsoft.com/v1.0/users?$skiptoken=2'}),
+        ConnectionResetError(104, 'Connection reset by peer'),
+    ]
+    result = run(path='users', all_pages=True, max_retries=0)
+    assert result['failed'] is True and result['error']['code'] == 'connection_reset'
+    assert result['pages'] == 1 and result['http_requests'] == 2
 
 
 def test_text_body(run, fake_graph):
@@ -157,9 +183,58 @@ def test_batch_writes_change_and_check_mode(run, fake_graph):
     assert run(batch=[{'path': 'me'}])['changed'] is False
 
 
-def test_argument_spec_shape():
-    spec = core.argument_spec()
-    assert spec['token']['no_log'] is True and spec['token']['required'] is True
-    assert spec['batch']['options']['path']['required'] is True
-    assert set(spec['method']['choices']) == {'GET', 'POST', 'PATCH', 'PUT', 'DELETE'}
-    assert set(spec['cloud']['choices']) == {'public', 'usgov', 'usgov_dod', 'china'}
+@pytest.mark.parametrize('kwargs', [{'path': 'me'}, {'path': 'users', 'all_pages': True}, {'method': 'POST', 'path': 'groups', 'body': {}}])
+def test_refused_token_says_how_to_get_a_new_one(run, fake_graph, graph_error, kwargs):
+    fake_graph.script = [(401, JSON, graph_error('InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.'))]
+    result = run(**kwargs)
+    assert result['failed'] is True and result['status'] == 401 and result['http_requests'] == 1
+    assert result['error']['code'] == 'InvalidAuthenticationToken'
+    assert 'HTTP 401 InvalidAuthenticationToken: Lifetime validation failed' in result['msg']
+    assert 'force_refresh: true' in result['msg'] and result['error']['mitigation'] in result['msg']
+
+
+def test_refused_token_in_a_batch(run, fake_graph, graph_error):
+    fake_graph.script = [(401, JSON, graph_error('InvalidAuthenticationToken', 'Access token has expired or is not yet valid.'))]
+    result = run(batch=[{'path': 'me'}, {'path': 'users/a'}])
+    assert result['failed'] is True and result['status'] == 401
+    assert result['error']['code'] == 'InvalidAuthenticationToken' and 'force_refresh: true' in result['msg']
+    assert [r['error']['code'] for r in result['responses']] == ['InvalidAuthenticationToken'] * 2
+
+
+@pytest.mark.parametrize('token, path, explained', [
+    (APP_TOKEN, 'me', True),
+    (APP_TOKEN, '/me/memberOf', True),
+    (APP_TOKEN, 'https://graph.microsoft.com/v1.0/me?$select=id', True),
+    (USER_TOKEN, 'me', False),
+    (APP_TOKEN, 'users/me', False),
+    ('not-a-jwt', 'me', False),
+    ('a.%%%.c', 'me', False),
+    (jwt(['roles']), 'me', False),
+])
+def test_me_with_an_app_only_token_is_explained(run, fake_graph, token, path, explained):
+    fake_graph.script = [ME_APP_ONLY]
+    result = run(path=path, token=token)
+    assert result['failed'] is True and result['status'] == 400
+    assert result['error']['code'] == 'BadRequest' and result['error']['message'].startswith('/me request is only valid')
+    assert ('/users/{id}' in result['msg']) is explained and ('mitigation' in result['error']) is explained
+    assert token not in json.dumps(result)
+
+
+def test_me_with_an_app_only_token_in_a_batch(run, fake_graph):
+    fake_graph.inner = lambda req: ME_APP_ONLY if req['url'].startswith('/me') else (200, JSON, {'id': 'u'})
+    result = run(batch=[{'path': 'me'}, {'path': 'users/u'}], token=APP_TOKEN)
+    assert result['failed'] is True and result['error']['id'] == '1'
+    assert 'app-only' in result['responses'][0]['error']['mitigation'] and '/users/{id}' in result['msg']
+    assert result['responses'][1]['status'] == 200 and 'error' not in result['responses'][1]
+
+
+@pytest.mark.parametrize('token, app_only', [
+    (APP_TOKEN, True),
+    (jwt({'roles': ['Group.Read.All']}), True),  # no idtyp claim
+    (jwt({'idtyp': 'app'}), True),  # no application permission granted
+    (USER_TOKEN, False),
+    (jwt({'scp': 'User.Read', 'roles': ['Admin']}), False),  # a user token carries the user's app roles too
+    (TOKEN, False), ('', False), (None, False), ('only.one', False), ('x.e30=.y', False),
+])
+def test_token_is_app_only(token, app_only):
+    assert core.token_is_app_only(token) is app_only

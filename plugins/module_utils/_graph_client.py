@@ -35,6 +35,7 @@ import time
 import uuid
 from email.utils import parsedate_to_datetime
 from http.client import HTTPException
+from typing import Any, NamedTuple, Optional
 from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
@@ -204,9 +205,7 @@ class GraphClient:
             code, message, retryable, sent = _classify(exc, url)
             error = transport_error(code, message, retryable)
             error['client_request_id'] = self.client_request_id
-            failure = GraphRequestError(error, '%s %s: %s' % (method, url, message))
-            failure.sent = sent
-            raise failure
+            raise GraphRequestError(error, '%s %s: %s' % (method, url, message), sent=sent)
         self.last_request_id = response.request_id or self.last_request_id
         return response
 
@@ -241,7 +240,7 @@ class GraphClient:
             try:
                 response = self.send(method, url, body, headers, attempt)
             except GraphRequestError as exc:
-                retry = exc.error.get('retryable') and (idempotent or not getattr(exc, 'sent', True))
+                retry = exc.error.get('retryable') and (idempotent or not exc.sent)
                 if retry and attempt < self.max_retries:
                     delay = self.backoff(attempt)
                     if self.can_wait(delay):
@@ -262,22 +261,23 @@ class GraphClient:
 
     # --- paging ---------------------------------------------------------------------------
     def get_pages(self, url, headers=None, max_pages=None):
-        """GET ``url`` and follow ``@odata.nextLink`` verbatim (at most ``max_pages`` pages).
+        """GET ``url`` and follow ``@odata.nextLink`` verbatim (at most ``max_pages`` pages): a ``Paged``.
 
-        Returns ``(first_body, last_body, items, pages, last_response)``; raises GraphRequestError
-        for a failed page (its ``partial`` attribute holds ``(items, pages)`` fetched before).
+        Raises GraphRequestError for a page that failed, with ``partial`` holding what came before;
+        GraphUrlError for a next link off the Graph host.
         """
         items, pages = [], 0
-        first = last = None
+        first = last = response = None
         next_url = url
-        response = None
         while next_url:
-            response = self.request('GET', next_url, headers=headers)
-            if not response.ok:
-                failure = GraphRequestError(response.error(), 'GET %s: %s' % (next_url, describe(response.error())))
-                failure.partial = (items, pages)
-                raise failure
-            body = response.json()
+            try:
+                response = self.request('GET', next_url, headers=headers)
+                if not response.ok:
+                    raise GraphRequestError(response.error(), 'GET %s: %s' % (next_url, describe(response.error())))
+                body = response.json()
+            except GraphRequestError as exc:
+                raise GraphRequestError(exc.error, str(exc), sent=exc.sent,
+                                        partial=Paged(first, last, items, pages, response)) from None
             pages += 1
             if first is None:
                 first = body
@@ -290,4 +290,14 @@ class GraphClient:
                 break
             self.target.check_absolute(link, '@odata.nextLink')
             next_url = link
-        return first, last, items, pages, response
+        return Paged(first, last, items, pages, response)
+
+
+class Paged(NamedTuple):
+    """What ``GraphClient.get_pages`` fetched."""
+
+    first: Any  # parsed body of the first page
+    last: Any  # parsed body of the last page fetched (its @odata.nextLink says whether more remain)
+    items: list  # the ``value`` items of every page, in order
+    pages: int  # pages fetched
+    response: Optional[GraphResponse]  # the last answer (None when no page was fetched)

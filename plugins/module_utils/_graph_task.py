@@ -2,16 +2,22 @@
 # Copyright: Contributors to the identity.entra collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""What identity.entra.graph_request does with its parameters: the module's core.
+"""One identity.entra.graph_request task: its parameters in, its module result out.
 
 For internal collection use only. ``run(params, check_mode)`` returns the module result
-(with ``failed``/``msg`` on failure); the module only builds the argument spec and exits.
-The token is used for the Authorization header and nowhere else.
+(with ``failed``/``msg`` on failure); the module only validates the parameters against
+``_graph_options.argument_spec()`` and exits. The token is used for the Authorization header
+and nowhere else.
 """
 
 from __future__ import annotations
 
-from ansible_collections.identity.entra.plugins.module_utils._graph import GraphClient
+import base64
+import binascii
+import json
+from urllib.parse import urlsplit
+
+from ansible_collections.identity.entra.plugins.module_utils._graph_client import GraphClient
 from ansible_collections.identity.entra.plugins.module_utils._graph_batch import (
     BatchRunner,
     check_mode_skips,
@@ -24,53 +30,15 @@ from ansible_collections.identity.entra.plugins.module_utils._graph_errors impor
 )
 from ansible_collections.identity.entra.plugins.module_utils._graph_url import (
     API_VERSIONS,
-    GRAPH_HOSTS,
     GraphTarget,
     GraphUrlError,
     graph_host,
 )
 
-METHODS = ('GET', 'POST', 'PATCH', 'PUT', 'DELETE')
-CLOUDS = tuple(sorted(GRAPH_HOSTS))
-VERSIONS = API_VERSIONS
-
-
-def argument_spec():
-    """The module's options (documented in plugins/modules/graph_request.py)."""
-    batch_item = dict(
-        id=dict(type='str'),
-        method=dict(type='str', default='GET', choices=list(METHODS)),
-        path=dict(type='str', required=True),
-        query=dict(type='dict'),
-        body=dict(type='raw'),
-        headers=dict(type='dict'),
-        depends_on=dict(type='list', elements='str'),
-    )
-    return dict(
-        token=dict(type='str', required=True, no_log=True),
-        method=dict(type='str', default='GET', choices=list(METHODS)),
-        path=dict(type='str'),
-        api_version=dict(type='str', default='v1.0', choices=list(VERSIONS)),
-        cloud=dict(type='str', default='public', choices=list(CLOUDS)),
-        graph_host=dict(type='str'),
-        query=dict(type='dict'),
-        body=dict(type='raw'),
-        headers=dict(type='dict'),
-        consistency_level=dict(type='str', choices=['eventual']),
-        all_pages=dict(type='bool', default=False),
-        max_pages=dict(type='int', default=0),
-        batch=dict(type='list', elements='dict', options=batch_item),
-        fail_on_inner_error=dict(type='bool', default=True),
-        max_retries=dict(type='int', default=5),
-        max_retry_wait=dict(type='int', default=300),
-        timeout=dict(type='int', default=30),
-        validate_certs=dict(type='bool', default=True),
-        ca_path=dict(type='path'),
-    )
-
-
-MUTUALLY_EXCLUSIVE = [('path', 'batch')]
-REQUIRED_ONE_OF = [('path', 'batch')]
+ME_NEEDS_A_USER = (
+    '/me is the signed-in user, and this token is app-only (a service principal\'s, from client credentials): it has no '
+    'user, so Graph answers /me only for delegated (user) tokens. Ask for the user by id or user principal name instead, '
+    '/users/{id} (application permission User.Read.All), or sign in as a user.')
 
 
 def _refused(message):
@@ -109,9 +77,30 @@ def run(params, check_mode=False, client_factory=GraphClient):
         target, params['token'], timeout=params.get('timeout') or 30,
         validate_certs=params.get('validate_certs', True), ca_path=params.get('ca_path'),
         max_retries=params.get('max_retries', 5), max_retry_wait=params.get('max_retry_wait', 300))
+    app_only = token_is_app_only(params['token'])
     if params.get('batch'):
-        return _run_batch(client, target, params, check_mode)
-    return _run_single(client, target, params, check_mode)
+        return _run_batch(client, target, params, check_mode, app_only)
+    return _run_single(client, target, params, check_mode, app_only)
+
+
+def token_is_app_only(token):
+    """Whether ``token`` is an app-only access token (roles, no scp). Read only to explain errors, never trusted."""
+    try:
+        payload = token.split('.')[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
+    except (AttributeError, IndexError, TypeError, ValueError, binascii.Error):
+        return False
+    return isinstance(claims, dict) and not claims.get('scp') and (claims.get('idtyp') == 'app' or bool(claims.get('roles')))
+
+
+def _explain(error, url, app_only):
+    """Add a mitigation to an error whose code alone does not say what to do (an app-only token asking for /me)."""
+    segments = [seg for seg in urlsplit(url).path.split('/') if seg]
+    if segments and segments[0] in API_VERSIONS:
+        segments = segments[1:]
+    if app_only and error.get('status') == 400 and segments[:1] == ['me'] and not error.get('mitigation'):
+        error['mitigation'] = ME_NEEDS_A_USER
+    return error
 
 
 def _headers(params):
@@ -129,7 +118,7 @@ def _counters(client, result):
     return result
 
 
-def _run_single(client, target, params, check_mode):
+def _run_single(client, target, params, check_mode, app_only):
     method = params.get('method') or 'GET'
     try:
         url = target.url(params['path'], params.get('query'))
@@ -142,12 +131,13 @@ def _run_single(client, target, params, check_mode):
     headers = _headers(params)
     try:
         if method == 'GET' and params.get('all_pages'):
-            return _counters(client, _paged(client, url, headers, params.get('max_pages') or 0, result))
+            return _counters(client, _paged(client, url, headers, params.get('max_pages') or 0, result, app_only))
         response = client.request(method, url, body=params.get('body'), headers=headers)
         result['status'] = response.status
         result['headers'] = response.headers
         if not response.ok:
-            return _counters(client, _failed(result, response.error(), method, url, response.budget_exhausted))
+            error = _explain(response.error(), url, app_only)
+            return _counters(client, _failed(result, error, method, url, response.budget_exhausted))
         body = response.json()
     except GraphRequestError as exc:
         return _counters(client, _failed(result, exc.error, method, url))
@@ -163,26 +153,26 @@ def _run_single(client, target, params, check_mode):
     return _counters(client, result)
 
 
-def _paged(client, url, headers, max_pages, result):
+def _paged(client, url, headers, max_pages, result, app_only):
     try:
-        first, last, items, pages, response = client.get_pages(url, headers=headers, max_pages=max_pages)
+        paged = client.get_pages(url, headers=headers, max_pages=max_pages)
     except GraphRequestError as exc:
-        partial = getattr(exc, 'partial', None)
-        if partial:
-            result['pages'] = partial[1]
+        if exc.partial is not None:
+            result['pages'] = exc.partial.pages
         result['status'] = exc.error.get('status')
-        return _failed(result, exc.error, 'GET', url)
+        return _failed(result, _explain(exc.error, url, app_only), 'GET', url)
     except GraphUrlError as exc:
         return _failed(result, transport_error('refused_url', str(exc), False), 'GET', url)
-    result['status'] = response.status
-    result['headers'] = response.headers
-    result['pages'] = pages
+    first, last = paged.first, paged.last
+    result['status'] = paged.response.status
+    result['headers'] = paged.response.headers
+    result['pages'] = paged.pages
     if isinstance(first, dict) and isinstance(first.get('value'), list):
         body = dict((k, v) for k, v in last.items() if k != 'value')
         if '@odata.count' in first and '@odata.count' not in body:
             body['@odata.count'] = first['@odata.count']
         result['json'] = body
-        result['value'] = items
+        result['value'] = paged.items
     else:
         result['json'] = first
     return result
@@ -200,7 +190,7 @@ def _failed(result, error, method, url, budget_exhausted=False):
     return result
 
 
-def _run_batch(client, target, params, check_mode):
+def _run_batch(client, target, params, check_mode, app_only):
     try:
         items = prepare(target, params['batch'], params.get('consistency_level'))
     except GraphUrlError as exc:
@@ -211,9 +201,12 @@ def _run_batch(client, target, params, check_mode):
     try:
         responses = runner.run()
     except GraphRequestError as exc:
-        result['responses'] = getattr(exc, 'responses', runner.ordered())
+        result['responses'] = exc.responses if exc.responses is not None else runner.ordered()
         result['status'] = exc.error.get('status')
         return _counters(client, _failed(result, exc.error, 'POST', target.batch_url()))
+    for response in responses:
+        if response.get('error'):
+            _explain(response['error'], response['url'], app_only)
     result['responses'] = responses
     result['status'] = runner.last_response.status if runner.last_response is not None else None
     by_index = dict(zip((i.index for i in items), responses))
