@@ -352,7 +352,10 @@ def build_request(raw: dict, origins: dict | None = None) -> TokenRequest:
                            'client_assertion_file to sign a service principal in); set it as an option or through %s'
                            % ' / '.join(OPTION_SPEC['username'][2]))
         credential = flow
-        values['client_certificate_password'] = None
+        if values['client_certificate_password'] and origins.get('client_certificate_password', EXPLICIT) == EXPLICIT:
+            raise _invalid('client_certificate_password', 'is only used with client_certificate_path (a service principal), '
+                           'not to sign a user in')
+        values['client_certificate_password'] = None  # one from the environment is for another tool
     cloud = str(values['cloud']).strip().lower()
     if cloud not in CLOUDS:
         raise _invalid('cloud', 'must be one of %s, got %r' % (', '.join(CLOUDS), str(values['cloud'])[:40]))
