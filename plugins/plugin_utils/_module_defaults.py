@@ -12,11 +12,12 @@ supplied them; options written on the task itself are kept, so a typo still fail
 
 from __future__ import annotations
 
-# Options only identity.entra.entra_token has (ca_path, validate_certs, timeout and cloud are shared).
-SIGN_IN_OPTIONS = frozenset((
-    'tenant', 'client_id', 'username', 'password', 'scopes', 'authority_host', 'validate_authority', 'proxy',
-    'cache_path', 'cache', 'force_refresh', 'min_validity', 'fact_name',
-))
+from ansible_collections.identity.entra.plugins.plugin_utils._options import OPTION_SPEC
+
+# Options both modules have: a group's value is meant for each of them.
+SHARED_OPTIONS = frozenset(('ca_path', 'validate_certs', 'timeout', 'cloud'))
+# Options only identity.entra.entra_token has (derived from its option table, so a new one is never missed).
+SIGN_IN_OPTIONS = frozenset(OPTION_SPEC) - SHARED_OPTIONS | {'fact_name'}
 # Options only identity.entra.graph_request has.
 GRAPH_OPTIONS = frozenset((
     'token', 'method', 'path', 'api_version', 'graph_host', 'query', 'body', 'headers', 'consistency_level',
