@@ -174,28 +174,35 @@ error:
           V(invalid_argument): An option has a wrong value. Retryable: no. What to do: Fix the option named in the message.
         - >-
           V(password_required): No usable token or refresh token is cached and no password was given. Retryable: no. What to do: Set the password
-          option (or ENTRA_PASSWORD / AZURE_PASSWORD) for the first sign-in.
+          option (or ENTRA_PASSWORD / AZURE_PASSWORD) for the first sign-in, or sign in once by device code: ansible-playbook identity.entra.sign_in
+          -e tenant=<tenant> -e client_id=<client_id> -e username=<username>
+        - >-
+          V(sign_in_required): A person must sign in: a device-code sign-in cannot run here (a lookup never waits for a person), or the cached sign-in
+          of this account can no longer be refreshed. Retryable: no. What to do: Sign in once by device code (MFA included), then run the playbook
+          again: ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id> -e username=<username>
         - >-
           V(tenant_endpoint_required) (AADSTS 90010, 9001023): The username/password flow is not supported on the /common or /consumers endpoints.
           Retryable: no. What to do: Set tenant to the directory's tenant ID or domain, or to 'organizations'.
         - >-
           V(invalid_credentials) (AADSTS 50126, 50056, 50012): The username or password is wrong. Retryable: no. What to do: Check the password (and
-          that it has not been changed); repeated failures can lock the account.
+          that it has not been changed); it is not sent again until it changes or 15 minutes have passed, so that repeated failures cannot lock the
+          account.
         - >-
           V(user_not_found) (AADSTS 50034, 50020, 50155): The user does not exist in this tenant. Retryable: no. What to do: Check the username and
           that tenant is the directory the user belongs to (or is a guest in).
         - >-
           V(mfa_required) (AADSTS 50076, 50079, 50074, 50072, 53004): The sign-in requires multi-factor authentication, which the username/password
-          flow cannot perform. Retryable: no. What to do: Use an account excluded from MFA (for example a dedicated automation account under a
-          Conditional Access exclusion), or an interactive or device-code flow, or a service principal.
+          flow cannot perform. Retryable: no. What to do: Sign in once by device code (MFA included; later runs use the cached refresh token, no
+          password): ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id> -e username=<username> - or use a service
+          principal, or an account excluded from MFA by a Conditional Access exclusion.
         - >-
           V(consent_required) (AADSTS 65001, 65004): The application has no consent for the requested scopes. Retryable: no. What to do: Grant admin
           consent for these scopes on the app registration (API permissions > Grant admin consent); the username/password flow cannot show a consent
           prompt.
         - >-
           V(conditional_access_blocked) (AADSTS 53003, 53000, 53001, 53002, 530032): A Conditional Access policy blocked the sign-in. Retryable: no.
-          What to do: Ask an administrator for a policy exception for this account and app, or use a flow the policy allows (the sign-in logs show the
-          policy by correlation id).
+          What to do: Ask an administrator for a policy exception for this account (or workload identity) and app, or use a flow the policy allows
+          (the sign-in logs show the policy by correlation id).
         - >-
           V(account_locked) (AADSTS 50053): The account is locked, usually after too many wrong passwords. Retryable: no. What to do: Wait for the
           lockout to end or ask an administrator to unlock it; fix the stored password first.
@@ -207,29 +214,65 @@ error:
           update the stored password.
         - >-
           V(interaction_required) (AADSTS 50158, 50097, 50105, 50129): The sign-in needs a user interaction that the username/password flow cannot
-          perform. Retryable: no. What to do: Sign in interactively once to resolve it, or use an interactive or device-code flow.
+          perform. Retryable: no. What to do: Sign in once by device code to resolve it: ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e
+          client_id=<client_id> -e username=<username>
+        - >-
+          V(device_code_declined): The person declined the device-code sign-in. Retryable: no. What to do: Run the sign-in again and approve it:
+          ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id> -e username=<username>
+        - >-
+          V(device_code_expired) (AADSTS 70019): The device code expired before anyone signed in with it. Retryable: no. What to do: Run the sign-in
+          again and enter the new code within its validity (15 minutes): ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e
+          client_id=<client_id> -e username=<username>
+        - >-
+          V(device_code_invalid): Entra ID did not recognise the device code. Retryable: no. What to do: Run the sign-in again: ansible-playbook
+          identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id> -e username=<username>
+        - >-
+          V(sign_in_timeout): Nobody completed the device-code sign-in within device_code_timeout. Retryable: no. What to do: Run the sign-in again
+          and complete it in time, or raise device_code_timeout: ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id>
+          -e username=<username>
         - >-
           V(app_not_found) (AADSTS 700016, 700054): The application (client_id) was not found in the tenant. Retryable: no. What to do: Check
-          client_id and tenant; a single-tenant app must be used with its own tenant.
+          client_id and tenant; a single-tenant app must be used with its own tenant, and a service principal must exist in the tenant (admin consent
+          creates it).
         - >-
-          V(public_client_required) (AADSTS 7000218, 7000215): The application is not allowed to use public client flows. Retryable: no. What to do:
-          Turn on 'Allow public client flows' (Authentication blade; allowPublicClient=true in the manifest) of the app registration.
+          V(app_disabled) (AADSTS 7000112): The application or its service principal is disabled in the tenant. Retryable: no. What to do: Ask an
+          administrator to enable the enterprise application (Enterprise applications > Properties > Enabled for users to sign in) or use another
+          application.
         - >-
-          V(invalid_scope) (AADSTS 70011, 28000, 28003, 500011, 650057): The requested scopes are invalid or name more than one resource. Retryable:
-          no. What to do: Request scopes of one resource per token, e.g. ['https://graph.microsoft.com/.default'], and check their spelling.
+          V(public_client_required) (AADSTS 7000218): The application is not allowed to use public client flows. Retryable: no. What to do: Turn on
+          'Allow public client flows' (Authentication blade; allowPublicClient=true in the manifest) of the app registration.
+        - >-
+          V(invalid_client_secret) (AADSTS 7000215): The client secret is wrong. Retryable: no. What to do: Use the secret's Value (not its Secret ID)
+          from Certificates & secrets of the app registration, for the right client_id.
+        - >-
+          V(client_secret_expired) (AADSTS 7000222): The client secret has expired. Retryable: no. What to do: Create a new client secret on the app
+          registration (Certificates & secrets) and update client_secret.
+        - >-
+          V(invalid_client_certificate) (AADSTS 700027, 700024): The client certificate is not registered on the application, or the assertion signed
+          with it is invalid or outside its validity. Retryable: no. What to do: Upload the certificate (public part) to the app registration
+          (Certificates & secrets), check client_certificate_path names the matching private key, and that the controller clock is right.
+        - >-
+          V(federated_credential_mismatch) (AADSTS 700211, 700212, 700213, 70021): The federated token does not match any federated credential of the
+          application (issuer, subject or audience). Retryable: no. What to do: Add a federated credential to the app registration whose issuer,
+          subject and audience (api://AzureADTokenExchange) equal the claims of the token in client_assertion_file, or fix the workload that writes
+          that file.
+        - >-
+          V(invalid_scope) (AADSTS 70011, 28000, 28003, 500011, 650057, 1002012): The requested scopes are invalid or name more than one resource.
+          Retryable: no. What to do: Request scopes of one resource per token, e.g. ['https://graph.microsoft.com/.default'] (a service principal can
+          only ask for <resource>/.default), and check their spelling.
         - >-
           V(tenant_not_found) (AADSTS 90002, 50128, 50059, 90072): The tenant was not found. Retryable: no. What to do: Check the tenant ID or domain,
           and that cloud / authority_host matches the cloud the tenant lives in.
         - >-
           V(unsupported_account) (AADSTS 500200, 50107): The account is a personal Microsoft account or its domain is unknown to Entra ID; the
-          username/password flow supports work or school accounts only. Retryable: no. What to do: Use a work or school account of the tenant;
-          personal accounts need an interactive or device-code flow.
+          username/password flow supports work or school accounts only. Retryable: no. What to do: Use a work or school account of the tenant.
         - >-
           V(federated_sign_in_failed): The user's federated identity provider (AD FS / WS-Trust) refused or could not be reached. Retryable: no. What
           to do: Check the password at the identity provider, and that its WS-Trust username/password endpoint is enabled and reachable.
         - >-
-          V(refresh_token_expired) (AADSTS 700082, 50173, 70008, 50132, 50133, 700084): The cached refresh token has expired or was revoked.
-          Retryable: no. What to do: Give the password so that a new sign-in can happen; the cache is updated automatically.
+          V(refresh_token_expired) (AADSTS 700082, 50173, 70043, 70008, 50132, 50133, 700084): The cached refresh token has expired, was revoked, or
+          Conditional Access asks for a new sign-in (sign-in frequency). Retryable: no. What to do: Sign in again: give the password (password flow),
+          or by device code: ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id> -e username=<username>
         - >-
           V(throttled) (AADSTS 50196): Entra ID throttled the request (HTTP 429). Retryable: yes. What to do: Wait for the Retry-After period and
           retry; reduce parallel sign-ins (the token cache serves repeated requests).
@@ -237,17 +280,18 @@ error:
           V(service_unavailable): Entra ID answered with a server error (HTTP 5xx). Retryable: yes. What to do: Retry later; if it persists, check the
           Azure status page and the correlation id.
         - >-
-          V(network_error): The sign-in endpoint could not be reached (connection refused, reset or timed out). Retryable: yes. What to do: Check
-          network access, proxy and DNS to the authority host, and the timeout option; then retry.
+          V(network_error): The sign-in endpoint could not be reached, or did not answer in time (connection refused, reset or timed out). Retryable:
+          yes. What to do: Check network access, proxy and DNS to the authority host, and the timeout option; then retry.
         - >-
           V(tls_error): The TLS certificate of the sign-in endpoint could not be verified. Retryable: no. What to do: Give the CA bundle that signs it
           in ca_path (for TLS-inspecting proxies), or check the authority host.
         - >-
-          V(invalid_response): The sign-in endpoint sent an answer that is not valid (HTML, truncated or non-JSON). Retryable: yes. What to do: Check
-          proxies between you and the authority host and that authority_host is an Entra endpoint; then retry.
+          V(invalid_response): The sign-in endpoint sent an answer that is not valid (HTML, truncated, oversized, a redirect or a token answer of the
+          wrong shape). Retryable: yes. What to do: Check proxies between you and the authority host and that authority_host is an Entra endpoint;
+          then retry.
         - >-
-          V(cache_error): The token cache file cannot be used safely. Retryable: no. What to do: Fix the cache file or directory as the message says,
-          or set cache_path elsewhere (or cache=false).
+          V(cache_error): The token cache cannot be used safely. Retryable: no. What to do: Do what the message says to the cache directory or file,
+          or set cache_path to another directory (or cache=false).
         - >-
           V(unknown): Sign-in failed for a reason this collection does not recognise. Retryable: no. What to do: Read the error description and look
           up the AADSTS code and correlation id in the Entra sign-in logs.
