@@ -215,10 +215,17 @@ class EntraHttpClient:
             if proxy:
                 connection.set_tunnel(host, port, headers={'Proxy-Authorization': proxy[2]} if proxy[2] else None)
             expired = threading.Event()
-            watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _cut, (connection, expired))
+            # getresponse() drops connection.sock when the answer says 'Connection: close' (the response
+            # keeps reading from it): the watchdog shuts the socket it was given once connected.
+            opened = []
+            watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _cut, (connection, opened, expired))
             watchdog.daemon = True
             watchdog.start()
             try:
+                connection.connect()
+                opened.append(connection.sock)
+                if expired.is_set():
+                    raise socket.timeout()
                 connection.putrequest(method, target, skip_accept_encoding=True)
                 sent_headers = {'User-Agent': _USER_AGENT, 'Accept-Encoding': 'identity', 'Connection': 'close'}
                 sent_headers.update(headers or {})
@@ -298,15 +305,15 @@ class EntraHttpClient:
             raise EntraTokenError('unsupported_account', detail='%s is a personal Microsoft account' % self._request.username)
 
 
-def _cut(connection, expired) -> None:
+def _cut(connection, opened, expired) -> None:
     """Watchdog: the deadline passed; shut the socket so whatever blocks on it returns now."""
     expired.set()
-    sock = connection.sock
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    for sock in opened + [connection.sock]:
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 def _read_body(response, deadline, expired, parts) -> bytes:
