@@ -221,6 +221,7 @@ class EntraHttpClient:
             watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _cut, (connection, opened, expired))
             watchdog.daemon = True
             watchdog.start()
+            response = None
             try:
                 connection.connect()
                 opened.append(connection.sock)
@@ -259,6 +260,8 @@ class EntraHttpClient:
                                       % (_host_of(parts), _describe_failure(exc))) from None
             finally:
                 watchdog.cancel()
+                if response is not None:
+                    response.close()  # the response holds the socket open after connection.close()
                 connection.close()
         raise EntraTokenError('network_error', detail='connection to %s failed' % _host_of(parts))  # not reached
 
