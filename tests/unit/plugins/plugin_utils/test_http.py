@@ -349,8 +349,9 @@ def test_an_answer_over_1_mib_is_invalid_response(server, pki):
     error = failure(client_for(server, pki).post, token_url(server), data={})
     assert error.kind == 'invalid_response'
     assert 'sent an answer of more than 1048576 bytes' in error.message and '127.0.0.1:%d' % server.port in error.message
-    server.wait_for_connections(1)
-    assert server.sent[0] < 4 * http.MAX_ANSWER_BYTES  # reading stopped near the cap
+    server.wait_for_connections(1)  # the endless server noticed the connection was closed
+    # what the server sent includes what the kernel buffered for a reader that had stopped (some MB on loopback)
+    assert server.sent[0] < 32 * http.MAX_ANSWER_BYTES
 
 
 def test_a_content_length_over_the_cap_is_refused_before_reading(server, pki):
