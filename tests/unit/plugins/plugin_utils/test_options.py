@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import os
 import shlex
@@ -414,7 +415,12 @@ def _ansible_types():
         class _AnsibleTaggedStr(str):
             pass
 
+        class _AnsibleTaggedDate(datetime.date):
+            pass
+
         def tag(value):
+            if type(value) is datetime.date:
+                return _AnsibleTaggedDate(value.year, value.month, value.day)
             kinds = {list: _AnsibleTaggedList, dict: _AnsibleTaggedDict, str: _AnsibleTaggedStr}
             return kinds[type(value)](value) if type(value) in kinds else value
 
@@ -429,7 +435,8 @@ def _ansible_types():
 
 
 ANSIBLE_TYPES = _ansible_types()
-WRONG_TYPED = [['a', 'b'], {'k': 'v'}, [['nested']], {'k': ['v']}, True, ['x', 5]]
+# YAML turns 2024-01-01 into a date, which Ansible tags like any other value
+WRONG_TYPED = [['a', 'b'], {'k': 'v'}, [['nested']], {'k': ['v']}, True, ['x', 5], datetime.date(2024, 1, 1), 1.5]
 
 
 @pytest.mark.parametrize('builder', sorted(ANSIBLE_TYPES))
