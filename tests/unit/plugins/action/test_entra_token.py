@@ -64,7 +64,7 @@ def test_values_that_are_not_names_are_refused_without_internal_type_names(value
 
 @pytest.mark.parametrize('name', ['entra_token', 'graph_token', 'token_2', '_private', 'Token'])
 def test_names_of_the_users_own_are_accepted(name):
-    assert check_fact_name(name) == name and type(check_fact_name(name)) is str
+    assert check_fact_name(name) == name and check_fact_name(name).__class__ is str
 
 
 # -- the whole action --------------------------------------------------------------------------------------
@@ -135,7 +135,7 @@ def test_graph_request_options_from_a_module_defaults_group_are_dropped_but_not_
 
 
 def test_cache_warnings_reach_the_task_result(warm_cache):
-    request = from_mapping({k: v for k, v in warm_cache.items()}, environ={})
+    request = from_mapping(dict(warm_cache), environ={})
     store = CacheDirectory(request.cache_path).account_file(request.account_key)
     store.update(lambda current: dict(current, AccessToken=dict(current['AccessToken'], foreign={'secret': 5})))
     result = run_action(dict(warm_cache))

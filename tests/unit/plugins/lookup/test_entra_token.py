@@ -170,7 +170,8 @@ def test_the_lookup_never_waits_for_a_person_and_names_the_sign_in_command(tmp_p
     )
 
     host = 'https://127.0.0.1:%d' % closed_port()
-    args = dict(BASE, authority_host=host, cache_path=str(tmp_path / 'cache'), flow='device_code', validate_authority=False, timeout=5)
+    args = dict(BASE)
+    args.update(authority_host=host, cache_path=str(tmp_path / 'cache'), flow='device_code', validate_authority=False, timeout=5)
     args.pop('password')
     request = from_mapping(args, environ={})
     store_discovery(request.cache_path, request.authority)

@@ -213,7 +213,7 @@ _MUTANTS = [None, True, 0, -1, 10 ** 15, 1.5, '', 'x', 'soon', 'x' * (MAX_FIELD_
 
 def _mutate(document: dict, rng: random.Random) -> dict:
     document = copy.deepcopy(document)
-    for _ in range(rng.randint(1, 4)):
+    for _mutation in range(rng.randint(1, 4)):
         section = rng.choice(list(document))
         entries = document[section]
         if rng.random() < 0.05:

@@ -679,7 +679,7 @@ class CommitReports:
     def wait_for(self, count, patience=120.0):
         """Block until ``count`` commits were reported; ``patience`` only catches a hung writer."""
         while len(self.keys) < count:
-            ready, _, _ = select.select([self.fd], [], [], patience)
+            ready = select.select([self.fd], [], [], patience)[0]
             assert ready, 'the writer reported no commit in %ss' % patience
             chunk = os.read(self.fd, 65536)
             assert chunk, 'the writer died before it reported %d commits' % count

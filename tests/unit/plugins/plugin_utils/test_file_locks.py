@@ -295,7 +295,7 @@ def test_single_flight_pattern_makes_one_request_for_many_processes(tmp_path):
     cache_dir = str(tmp_path / 'cache')
     counter_path = str(tmp_path / 'requests.log')
     barrier = FORK.Barrier(16)
-    processes = [FORK.Process(target=_single_flight_process, args=(cache_dir, counter_path, barrier)) for _ in range(16)]
+    processes = [FORK.Process(target=_single_flight_process, args=(cache_dir, counter_path, barrier)) for _number in range(16)]
     for process in processes:
         process.start()
     for process in processes:

@@ -110,7 +110,7 @@ class Connection:
             self.send(data[index:index + 1])
 
     def client_gone(self, wait: float) -> bool:
-        readable, _, _ = select.select([self.sock], [], [], wait)
+        readable = select.select([self.sock], [], [], wait)[0]
         if not readable:
             return False
         try:
@@ -165,7 +165,7 @@ class TlsServer:
     def _accept(self):
         while not self.stop.is_set():
             try:
-                raw, _ = self.listener.accept()
+                raw = self.listener.accept()[0]
             except OSError:
                 return
             self.accepted += 1
@@ -435,7 +435,7 @@ def test_other_answers_are_not_shape_checked(server, pki):
 
 def test_more_exchanges_than_any_sign_in_needs_are_refused(server, pki):
     client = client_for(server, pki)
-    for _ in range(http.MAX_EXCHANGES):
+    for _exchange in range(http.MAX_EXCHANGES):
         client.get(server.url + '/x')
     error = failure(client.get, server.url + '/x')
     assert error.kind == 'invalid_response' and 'more than %d requests' % http.MAX_EXCHANGES in error.message
@@ -548,7 +548,7 @@ class ConnectProxy:
     def _serve(self):
         while True:
             try:
-                client, _ = self.listener.accept()
+                client = self.listener.accept()[0]
             except OSError:
                 return
             threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()

@@ -419,10 +419,10 @@ def _ansible_types():
             pass
 
         def tag(value):
-            if type(value) is datetime.date:
+            if value.__class__ is datetime.date:
                 return _AnsibleTaggedDate(value.year, value.month, value.day)
             kinds = {list: _AnsibleTaggedList, dict: _AnsibleTaggedDict, str: _AnsibleTaggedStr}
-            return kinds[type(value)](value) if type(value) in kinds else value
+            return kinds[value.__class__](value) if value.__class__ in kinds else value
 
         builders['tagged'] = tag
     try:
@@ -456,9 +456,9 @@ def test_messages_never_show_internal_type_names(builder, name, value):
 def test_tagged_strings_become_plain_values():
     tag = ANSIBLE_TYPES['tagged']
     request = options.from_mapping({name: tag(value) for name, value in BASE.items()}, environ={})
-    assert type(request.tenant) is str and type(request.username) is str and type(request.password) is str
+    assert all(value.__class__ is str for value in (request.tenant, request.username, request.password))
     request = build(scopes=tag(['User.Read']))
-    assert request.scopes == ('User.Read',) and all(type(scope) is str for scope in request.scopes)
+    assert request.scopes == ('User.Read',) and all(scope.__class__ is str for scope in request.scopes)
 
 
 def test_lazy_template_containers_from_a_real_templar():
