@@ -458,7 +458,15 @@ def from_plugin(plugin, raw_values: dict | None = None) -> TokenRequest:
     raw_values = raw_values or {}
     raw, origins = {}, {}
     for name in OPTION_SPEC:
-        value, origin = plugin.get_option_and_origin(name)
+        if name in raw_values and raw_values[name] is not None:
+            raw[name], origins[name] = raw_values[name], EXPLICIT
+            continue
+        try:
+            value, origin = plugin.get_option_and_origin(name)
+        except KeyError:
+            # ansible-core before 2.19 looks only at the configuration here, not at the options given to the
+            # plugin, and raises for a required option that the configuration lacks: it is simply not set there.
+            value, origin = None, 'default'
         origin = str(origin or '')
         if origin.startswith('env:'):
             origins[name] = ENVIRONMENT
@@ -469,7 +477,5 @@ def from_plugin(plugin, raw_values: dict | None = None) -> TokenRequest:
             value = None
         else:
             origins[name] = EXPLICIT
-        if name in raw_values and raw_values[name] is not None:
-            value = raw_values[name]
         raw[name] = value
     return build_request(raw, origins)
