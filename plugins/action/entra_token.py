@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import keyword
+
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
@@ -17,13 +19,18 @@ from ansible_collections.identity.entra.plugins.plugin_utils._options import fro
 display = Display()
 
 
+def _is_variable_name(name: str) -> bool:
+    """The rule set_fact applies: an ASCII Python identifier that is no keyword, and no Jinja literal either."""
+    return name.isascii() and name.isidentifier() and not keyword.iskeyword(name) and name.lower() not in ('true', 'false', 'none')
+
+
 def check_fact_name(fact_name) -> str:
     """A variable name of the user's own: never one Ansible defines (inventory_hostname, omit, hostvars...),
     where the token would show wherever Ansible prints that variable."""
     from ansible import constants as C  # pylint: disable=import-outside-toplevel
     from ansible.vars.reserved import is_reserved_name  # pylint: disable=import-outside-toplevel
 
-    if not isinstance(fact_name, str) or not fact_name.isidentifier() or fact_name.startswith('ansible_'):
+    if not isinstance(fact_name, str) or not _is_variable_name(fact_name) or fact_name.startswith('ansible_'):
         raise EntraTokenError('invalid_argument', detail="Option 'fact_name' must be a valid variable name that does not "
                               "start with ansible_, got %r" % (str(fact_name)[:80],))
     if fact_name in C.INTERNAL_STATIC_VARS or fact_name in C.MAGIC_VARIABLE_MAPPING or is_reserved_name(fact_name) \

@@ -80,7 +80,7 @@ _HITS = {}
 def cached_token(doc: dict, request, discovery: DiscoveryStore, now: float | None = None) -> dict | None:
     if not doc.get('AccessToken'):
         return None
-    memo_key = (request.identity_key, request.authority)
+    memo_key = (request.identity_key, request.authority, request.min_validity)  # the validity it was checked against
     memo = _HITS.get(memo_key)
     now = time.time() if now is None else now
     if memo and memo[0] is doc and memo[1]['expires_on'] - now >= memo[2]:

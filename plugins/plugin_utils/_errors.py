@@ -283,7 +283,7 @@ def from_response_body(body: dict, status: int | None = None, detail: str = '', 
     code = main_aadsts(body, app_flow)
     description = str(body.get('error_description') or '')
     # Entra appends trace/correlation/timestamp lines; they are returned separately.
-    description = _text(description.split('\r\n', 1)[0].split('\n', 1)[0])
+    description = _text(description.split('\r\n', maxsplit=1)[0].split('\n', maxsplit=1)[0])
     error, suberror = _text(body.get('error'), 100), _text(body.get('suberror'), 100)
     return EntraTokenError(
         kind=classify(code, error, suberror, status, app_flow),

@@ -214,10 +214,18 @@ class EntraHttpClient:
             if proxy:
                 connection.set_tunnel(host, port, headers={'Proxy-Authorization': proxy[2]} if proxy[2] else None)
             expired = threading.Event()
-            watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _cut, (connection, expired))
+            # getresponse() drops connection.sock when the answer says 'Connection: close' (the response
+            # keeps reading from it): the watchdog shuts the socket it was given once connected.
+            opened = []
+            watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _cut, (connection, opened, expired))
             watchdog.daemon = True
             watchdog.start()
+            response = None
             try:
+                connection.connect()
+                opened.append(connection.sock)
+                if expired.is_set():
+                    raise socket.timeout()
                 connection.putrequest(method, target, skip_accept_encoding=True)
                 sent_headers = {'User-Agent': _USER_AGENT, 'Accept-Encoding': 'identity', 'Connection': 'close'}
                 sent_headers.update(headers or {})
@@ -251,6 +259,8 @@ class EntraHttpClient:
                                       % (_host_of(parts), _describe_failure(exc))) from None
             finally:
                 watchdog.cancel()
+                if response is not None:
+                    response.close()  # the response holds the socket open after connection.close()
                 connection.close()
         raise EntraTokenError('network_error', detail='connection to %s failed' % _host_of(parts))  # not reached
 
@@ -304,15 +314,15 @@ def _is_federation_exchange(parts, headers, environment: str) -> bool:
         or parts.path.lower().rstrip('/').endswith('/mex')
 
 
-def _cut(connection, expired) -> None:
+def _cut(connection, opened, expired) -> None:
     """Watchdog: the deadline passed; shut the socket so whatever blocks on it returns now."""
     expired.set()
-    sock = connection.sock
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    for sock in opened + [connection.sock]:
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 def _read_body(response, deadline, expired, parts) -> bytes:

@@ -352,7 +352,10 @@ def build_request(raw: dict, origins: dict | None = None) -> TokenRequest:
                            'client_assertion_file to sign a service principal in); set it as an option or through %s'
                            % ' / '.join(OPTION_SPEC['username'][2]))
         credential = flow
-        values['client_certificate_password'] = None
+        if values['client_certificate_password'] and origins.get('client_certificate_password', EXPLICIT) == EXPLICIT:
+            raise _invalid('client_certificate_password', 'is only used with client_certificate_path (a service principal), '
+                           'not to sign a user in')
+        values['client_certificate_password'] = None  # one from the environment is for another tool
     cloud = str(values['cloud']).strip().lower()
     if cloud not in CLOUDS:
         raise _invalid('cloud', 'must be one of %s, got %r' % (', '.join(CLOUDS), str(values['cloud'])[:40]))
@@ -455,7 +458,15 @@ def from_plugin(plugin, raw_values: dict | None = None) -> TokenRequest:
     raw_values = raw_values or {}
     raw, origins = {}, {}
     for name in OPTION_SPEC:
-        value, origin = plugin.get_option_and_origin(name)
+        if name in raw_values and raw_values[name] is not None:
+            raw[name], origins[name] = raw_values[name], EXPLICIT
+            continue
+        try:
+            value, origin = plugin.get_option_and_origin(name)
+        except KeyError:
+            # ansible-core before 2.19 looks only at the configuration here, not at the options given to the
+            # plugin, and raises for a required option that the configuration lacks: it is simply not set there.
+            value, origin = None, 'default'
         origin = str(origin or '')
         if origin.startswith('env:'):
             origins[name] = ENVIRONMENT
@@ -466,7 +477,5 @@ def from_plugin(plugin, raw_values: dict | None = None) -> TokenRequest:
             value = None
         else:
             origins[name] = EXPLICIT
-        if name in raw_values and raw_values[name] is not None:
-            value = raw_values[name]
         raw[name] = value
     return build_request(raw, origins)

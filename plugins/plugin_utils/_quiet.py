@@ -36,6 +36,12 @@ def quiet():
         logger.setLevel(logging.CRITICAL + 10)
         logger.disabled = True
         logger.propagate = False
+    # A child given a level of its own (by logging configuration) would pass its records to its own
+    # handlers and its parent's: disable every existing child as well.
+    for name, child in list(logging.root.manager.loggerDict.items()):
+        if isinstance(child, logging.Logger) and name.startswith(tuple(q + '.' for q in QUIET_LOGGERS)):
+            saved.append((child, child.level, child.disabled, child.propagate))
+            child.disabled = True
     last_resort = logging.lastResort
     logging.lastResort = None
     sink = io.StringIO()
