@@ -216,7 +216,7 @@ error:
           again: ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id> -e username=<username>
         - >-
           V(tenant_endpoint_required) (AADSTS 90010, 9001023): The username/password flow is not supported on the /common or /consumers endpoints.
-          Retryable: no. What to do: Set tenant to the directory's tenant ID or domain, or to 'organizations'.
+          Retryable: no. What to do: Set tenant to the directory's tenant ID or domain (a user may also use 'organizations').
         - >-
           V(invalid_credentials) (AADSTS 50126, 50056, 50012): The username or password is wrong. Retryable: no. What to do: Check the password (and
           that it has not been changed); it is not sent again until it changes or 15 minutes have passed, so that repeated failures cannot lock the

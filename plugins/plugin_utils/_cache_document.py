@@ -123,6 +123,8 @@ def usable_entries(doc: dict) -> tuple[dict, list]:
                 reasons[problem] = reasons.get(problem, 0) + 1
         clean[name] = kept
         for problem, count in sorted(reasons.items()):
+            if count > 1:  # 'has no secret' -> 'have no secret', 'is not' -> 'are not'
+                problem = {'has': 'have', 'is': 'are'}.get(problem.split(' ', 1)[0], problem.split(' ', 1)[0]) + ' ' + problem.split(' ', 1)[1]
             skipped.append('%d %s entr%s %s' % (count, name, 'y' if count == 1 else 'ies', problem))
     return clean, skipped
 

@@ -8,7 +8,9 @@ For internal collection use only. This is the warm path: it must not import msal
 (or requests), so a cached token costs a file read and a dictionary scan. It follows
 msal's own matching rules (environment, client, realm, home account, superset target)
 so whatever it returns, msal's acquire_token_silent (or acquire_token_for_client) would
-have returned too. The document it reads has been through
+have returned too - except that min_validity is capped at half a token's lifetime
+(effective_min_validity), which for tokens shorter than Entra's 10-minute minimum can
+serve a token with less than msal's own 300 s left. The document it reads has been through
 :func:`_cache_document.usable_entries`, so every field it reads has msal's type.
 """
 

@@ -42,7 +42,7 @@ ERROR_KINDS = (
               'or the cached sign-in of this account can no longer be refreshed.',
               'Sign in once by device code (MFA included), then run the playbook again: {command}'),
     ErrorKind('tenant_endpoint_required', 'The username/password flow is not supported on the /common or /consumers endpoints.',
-              "Set tenant to the directory's tenant ID or domain, or to 'organizations'.",
+              "Set tenant to the directory's tenant ID or domain (a user may also use 'organizations').",
               aadsts=(90010, 9001023)),
     ErrorKind('invalid_credentials', 'The username or password is wrong.',
               'Check the password (and that it has not been changed); it is not sent again until it changes or 15 minutes have passed, '
