@@ -57,9 +57,13 @@ class ActionModule(ActionBase):
         return self._with_warnings(result, warnings)
 
     def _show(self, message: str) -> None:
-        """What a person must do now (the device-code message), on the controller's console at once."""
-        host = self._task.get_name() if self._task else 'entra_token'
-        display.display('%s: %s' % (host, message), screen_only=True)
+        """What a person must do now (the device-code message), on the controller's console at once.
+
+        A worker's display goes through Ansible's result queue to the console while the task still
+        waits. Screen only: the code is of use to a person now, not in a log file later.
+        """
+        task = self._task.get_name() if self._task else 'entra_token'
+        display.display('%s: %s' % (task, message), screen_only=True)
 
     @staticmethod
     def _with_warnings(result, warnings):
