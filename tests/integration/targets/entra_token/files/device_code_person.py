@@ -84,9 +84,12 @@ def main() -> int:
     deadline = time.time() + args.timeout
     process = None
     if args.run:
+        # Output to a file is block-buffered unless PYTHONUNBUFFERED is set (as in some developers'
+        # shells, not in ansible-test's): without it, a message that is not flushed stays unseen.
+        env = {name: value for name, value in os.environ.items() if name != 'PYTHONUNBUFFERED'}
         with open(args.output, 'wb') as output:
             process = subprocess.Popen(['bash', '-c', args.run], stdout=output, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
-                                       start_new_session=True)
+                                       start_new_session=True, env=env)
         try:
             code = code_from_console(args.output, process, deadline)
             if code not in [entry['user_code'] for entry in admin.pending()]:
