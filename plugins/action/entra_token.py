@@ -64,9 +64,16 @@ class ActionModule(ActionBase):
         return self._with_warnings(result, warnings)
 
     def _show(self, message: str) -> None:
-        """What a person must do now (the device-code message), on the controller's console at once."""
-        host = self._task.get_name() if self._task else 'entra_token'
-        display.display('%s: %s' % (host, message), screen_only=True)
+        """What a person must do now (the device-code message), on the controller's console at once.
+
+        A worker's display goes through Ansible's result queue to the controller process, which
+        writes without flushing: on stdout, when that is a file or a pipe (``| tee``, CI logs,
+        AWX without a terminal) the message would wait in the buffer until the task ends - after
+        the code expired. stderr is line-buffered, as Ansible's warnings are. Screen only: the
+        code is of use to a person now, not in a log file later.
+        """
+        task = self._task.get_name() if self._task else 'entra_token'
+        display.display('%s: %s' % (task, message), stderr=True, screen_only=True)
 
     @staticmethod
     def _with_warnings(result, warnings):

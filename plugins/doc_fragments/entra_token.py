@@ -150,8 +150,10 @@ options:
     default: true
   force_refresh:
     description:
-      - Ignore a cached access token and get a new one (with the refresh token, else the password or a device code; a service
-        principal asks for a new app-only token).
+      - Ignore a cached access token and get a new one (with the refresh token, else the password; a service principal asks
+        for a new app-only token).
+      - With O(flow=device_code), a new device-code sign-in instead, without trying the refresh token (for example before a
+        sign-in frequency deadline; C(ansible-playbook identity.entra.sign_in -e force=true) does this).
     type: bool
     default: false
   min_validity:

@@ -213,7 +213,8 @@ error:
         - >-
           V(sign_in_required): A person must sign in: a device-code sign-in cannot run here (a lookup never waits for a person), or the cached sign-in
           of this account can no longer be refreshed. Retryable: no. What to do: Sign in once by device code (MFA included), then run the playbook
-          again: ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id> -e username=<username>
+          again: ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id> -e username=<username> (see Accounts with MFA,
+          docs/mfa-accounts.md).
         - >-
           V(tenant_endpoint_required) (AADSTS 90010, 9001023): The username/password flow is not supported on the /common or /consumers endpoints.
           Retryable: no. What to do: Set tenant to the directory's tenant ID or domain (a user may also use 'organizations').
@@ -225,10 +226,10 @@ error:
           V(user_not_found) (AADSTS 50034, 50020, 50155): The user does not exist in this tenant. Retryable: no. What to do: Check the username and
           that tenant is the directory the user belongs to (or is a guest in).
         - >-
-          V(mfa_required) (AADSTS 50076, 50079, 50074, 50072, 53004): The sign-in requires multi-factor authentication, which the username/password
-          flow cannot perform. Retryable: no. What to do: Sign in once by device code (MFA included; later runs use the cached refresh token, no
-          password): ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id> -e username=<username> - or use a service
-          principal, or an account excluded from MFA by a Conditional Access exclusion.
+          V(mfa_required) (AADSTS 50076, 50078, 50079, 50074, 50072, 53004): The sign-in requires multi-factor authentication, which the
+          username/password flow cannot perform. Retryable: no. What to do: Sign in once by device code (MFA included; later runs use the cached
+          refresh token, no password): ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id> -e username=<username> (see
+          Accounts with MFA, docs/mfa-accounts.md) - or use a service principal, or an account excluded from MFA by a Conditional Access exclusion.
         - >-
           V(consent_required) (AADSTS 65001, 65004): The application has no consent for the requested scopes. Retryable: no. What to do: Grant admin
           consent for these scopes on the app registration (API permissions > Grant admin consent); the username/password flow cannot show a consent
@@ -251,19 +252,21 @@ error:
           perform. Retryable: no. What to do: Sign in once by device code to resolve it: ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e
           client_id=<client_id> -e username=<username>
         - >-
-          V(device_code_declined): The person declined the device-code sign-in. Retryable: no. What to do: Run the sign-in again and approve it:
-          ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id> -e username=<username>
+          V(device_code_declined): The person declined the device-code sign-in. Retryable: no. What to do: Run the sign-in again and approve it,
+          signed in as the account named by username: ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id> -e
+          username=<username>
         - >-
           V(device_code_expired) (AADSTS 70019): The device code expired before anyone signed in with it. Retryable: no. What to do: Run the sign-in
-          again and enter the new code within its validity (15 minutes): ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e
+          again and enter the new code before it expires (Entra ID gives 15 minutes): ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e
           client_id=<client_id> -e username=<username>
         - >-
-          V(device_code_invalid): Entra ID did not recognise the device code. Retryable: no. What to do: Run the sign-in again: ansible-playbook
-          identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id> -e username=<username>
+          V(device_code_invalid) (AADSTS 70018): Entra ID did not recognise the device code. Retryable: no. What to do: Run the sign-in again; if it
+          happens again, check that no proxy between the controller and Entra ID alters requests: ansible-playbook identity.entra.sign_in -e
+          tenant=<tenant> -e client_id=<client_id> -e username=<username>
         - >-
           V(sign_in_timeout): Nobody completed the device-code sign-in within device_code_timeout. Retryable: no. What to do: Run the sign-in again
-          and complete it in time, or raise device_code_timeout: ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id>
-          -e username=<username>
+          and complete it in time, or wait longer (device_code_timeout; Entra ID's code itself lasts 15 minutes: add -e device_code_timeout=900):
+          ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id> -e username=<username>
         - >-
           V(app_not_found) (AADSTS 700016, 700054): The application (client_id) was not found in the tenant. Retryable: no. What to do: Check
           client_id and tenant; a single-tenant app must be used with its own tenant, and a service principal must exist in the tenant (admin consent

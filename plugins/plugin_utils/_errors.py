@@ -40,7 +40,8 @@ ERROR_KINDS = (
               'or sign in once by device code: {command}'),
     ErrorKind('sign_in_required', 'A person must sign in: a device-code sign-in cannot run here (a lookup never waits for a person), '
               'or the cached sign-in of this account can no longer be refreshed.',
-              'Sign in once by device code (MFA included), then run the playbook again: {command}'),
+              'Sign in once by device code (MFA included), then run the playbook again: {command} '
+              '(see Accounts with MFA, docs/mfa-accounts.md).'),
     ErrorKind('tenant_endpoint_required', 'The username/password flow is not supported on the /common or /consumers endpoints.',
               "Set tenant to the directory's tenant ID or domain (a user may also use 'organizations').",
               aadsts=(90010, 9001023)),
@@ -53,8 +54,9 @@ ERROR_KINDS = (
               aadsts=(50034, 50020, 50155)),
     ErrorKind('mfa_required', 'The sign-in requires multi-factor authentication, which the username/password flow cannot perform.',
               'Sign in once by device code (MFA included; later runs use the cached refresh token, no password): {command} '
-              '- or use a service principal, or an account excluded from MFA by a Conditional Access exclusion.',
-              aadsts=(50076, 50079, 50074, 50072, 53004)),
+              '(see Accounts with MFA, docs/mfa-accounts.md) - or use a service principal, or an account excluded from MFA by a '
+              'Conditional Access exclusion.',
+              aadsts=(50076, 50078, 50079, 50074, 50072, 53004)),
     ErrorKind('consent_required', 'The application has no consent for the requested scopes.',
               'Grant admin consent for these scopes on the app registration (API permissions > Grant admin consent); '
               'the username/password flow cannot show a consent prompt.',
@@ -76,16 +78,18 @@ ERROR_KINDS = (
               'Sign in once by device code to resolve it: {command}',
               aadsts=(50158, 50097, 50105, 50129), oauth=(('interaction_required', None),)),
     ErrorKind('device_code_declined', 'The person declined the device-code sign-in.',
-              'Run the sign-in again and approve it: {command}',
+              'Run the sign-in again and approve it, signed in as the account named by username: {command}',
               oauth=(('authorization_declined', None),)),
     ErrorKind('device_code_expired', 'The device code expired before anyone signed in with it.',
-              'Run the sign-in again and enter the new code within its validity (15 minutes): {command}',
+              'Run the sign-in again and enter the new code before it expires (Entra ID gives 15 minutes): {command}',
               aadsts=(70019,), oauth=(('expired_token', None),)),
     ErrorKind('device_code_invalid', 'Entra ID did not recognise the device code.',
-              'Run the sign-in again: {command}',
-              oauth=(('bad_verification_code', None),)),
+              'Run the sign-in again; if it happens again, check that no proxy between the controller and Entra ID alters '
+              'requests: {command}',
+              aadsts=(70018,), oauth=(('bad_verification_code', None),)),
     ErrorKind('sign_in_timeout', 'Nobody completed the device-code sign-in within device_code_timeout.',
-              'Run the sign-in again and complete it in time, or raise device_code_timeout: {command}'),
+              "Run the sign-in again and complete it in time, or wait longer (device_code_timeout; Entra ID's code itself lasts "
+              '15 minutes: add -e device_code_timeout=900): {command}'),
     ErrorKind('app_not_found', 'The application (client_id) was not found in the tenant.',
               'Check client_id and tenant; a single-tenant app must be used with its own tenant, and a service principal must exist '
               'in the tenant (admin consent creates it).',

@@ -11,11 +11,12 @@ refresh token or password Entra has refused is not sent again.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 
 from ansible_collections.identity.entra.plugins.plugin_utils import _cache_view as view
-from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError
+from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError, classify
 
 # What the device-code poll answers while the person has not finished (msal keeps polling on these).
 _PENDING = ('authorization_pending', 'slow_down')
@@ -48,9 +49,11 @@ class UserFlow:
 
     def acquire(self) -> dict:
         dead = None
-        if self.request.credential == 'device_code' and self.acquisition.show is None \
-                and not view.find_accounts(self.doc, self.request.environment, self.request.username):
-            return self._device_code(None)  # refused without a request: nothing cached could serve
+        if self.request.credential == 'device_code':
+            if self.request.force_refresh:
+                return self._device_code(None)  # a new sign-in, e.g. before a sign-in frequency deadline
+            if self.acquisition.show is None and not view.find_accounts(self.doc, self.request.environment, self.request.username):
+                return self._device_code(None)  # refused without a request: nothing cached could serve
         accounts = self.app.get_accounts(username=self.request.username)
         if accounts:
             result, dead = self._refresh(accounts[0])
@@ -112,30 +115,62 @@ class UserFlow:
         if show is None:
             why = 'a device-code sign-in needs a person, and a lookup never waits for one'
             if dead is not None:
-                why = 'the cached sign-in can no longer be refreshed (%s)' % (dead.detail or dead.spec.summary).rstrip('.')
+                why = 'the cached sign-in can no longer be refreshed (%s)' % (dead.detail or dead.description or dead.spec.summary).rstrip('.')
             raise EntraTokenError('sign_in_required', detail='%s cannot get a token without a person: %s'
                                   % (request.username, why), aadsts=dead.aadsts if dead else None)
         flow = self.app.initiate_device_flow(scopes=list(request.scopes))
         if 'user_code' not in flow:
             raise self.acquisition.error_from_result(flow)
-        started = time.time()
-        limit = started + request.device_code_timeout
-        show(str(flow.get('message') or 'To sign in, open %s and enter the code %s' % (flow['verification_uri'], flow['user_code'])))
-        result = self.app.acquire_token_by_device_flow(flow, exit_condition=lambda f: time.time() >= min(limit, f['expires_at']))
+        # msal sleeps `interval` one-second steps between polls: an interval of 0 would poll without a pause.
+        flow['interval'] = max(1, flow['interval'])
+        limit = time.time() + request.device_code_timeout
+        show(self._instructions(flow, limit))
+        result = self.app.acquire_token_by_device_flow(flow, exit_condition=self._until(limit))
         if 'access_token' in result:
             self._check_signed_in_user(result)
             result['token_source'] = 'device_code'
             return result
-        if result.get('error') in _PENDING:
-            if time.time() >= limit and limit < flow['expires_at']:
+        if result.get('error') in _PENDING:  # msal stopped polling because _until said so
+            if limit < flow['expires_at']:
                 raise EntraTokenError('sign_in_timeout', detail='nobody completed the device-code sign-in within %ds '
                                       '(device_code_timeout)' % request.device_code_timeout)
-            raise EntraTokenError('device_code_expired', detail='the device code expired before anyone signed in with it')
-        raise self.acquisition.error_from_result(result)
+            raise EntraTokenError('device_code_expired', detail='the device code expired (after %ds) before anyone signed in '
+                                  'with it' % flow['expires_in'])
+        error = self.acquisition.error_from_result(result)
+        outcome = classify(error=error.error)
+        if outcome.startswith('device_code_') and outcome != error.kind:
+            # RFC 8628 names the poll's outcome in `error`; the AADSTS code that comes with it varies.
+            error = dataclasses.replace(error, kind=outcome)
+        raise error
+
+    def _instructions(self, flow, limit) -> str:
+        """Entra's own sentence (URL and code), then who must sign in and how long the task waits."""
+        default = 'To sign in, open %s and enter the code %s.' % (flow['verification_uri'], flow['user_code'])
+        message = ' '.join(str(flow.get('message') or default).split())
+        wait = max(0, int(round(min(limit, flow['expires_at']) - time.time())))
+        wait_text = '%d min' % round(wait / 60.0) if wait >= 120 else '%d s' % wait
+        return '%s Sign in as %s; waiting up to %s.' % (message, self.request.username, wait_text)
+
+    def _until(self, limit):
+        """msal's exit condition: the code's expiry or device_code_timeout, whichever comes first.
+
+        msal calls it once a second between polls. The polls are bounded by this deadline, so they
+        are not counted against the request cap of one acquisition (MAX_EXCHANGES), which is meant
+        for the fixed number of requests of the other flows.
+        """
+        http = self.acquisition.http
+        spent = http.exchanges
+
+        def stop(flow) -> bool:
+            http.exchanges = spent
+            return time.time() >= min(limit, flow['expires_at'])
+        return stop
 
     def _check_signed_in_user(self, result):
+        """The person may sign in as anyone: tokens of another account must not be stored under this username."""
         claims = result.get('id_token_claims') or {}
         who = str(claims.get('preferred_username') or claims.get('upn') or '')
-        if who and who.lower() != self.request.username.lower():
+        if not who or who.lower() != self.request.username.lower():
             raise EntraTokenError('invalid_argument', detail='the device-code sign-in was completed as %s, not as %s (username); '
-                                  'sign in as %s, or set username to %s' % (who, self.request.username, self.request.username, who))
+                                  'nothing was stored. Sign in again as %s, or set username to the account you mean'
+                                  % (who or 'an account its ID token does not name', self.request.username, self.request.username))

@@ -63,6 +63,7 @@ _LIMITS = {'timeout': (1, 3600), 'min_validity': (0, 86400), 'device_code_timeou
 _TENANT_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$')
 _HOST_URL_RE = re.compile(r'^https://[^\s/?#@]+/?$', re.IGNORECASE)
 _UNEXPANDED_RE = re.compile(r'\$(\w+|\{[^}]*\})')
+_PLAIN_VALUE_RE = re.compile(r'^[A-Za-z0-9@._:/,+%~-]+$')
 _TRUE = frozenset(('1', 'true', 'yes', 'on', 'y', 't'))
 _FALSE = frozenset(('0', 'false', 'no', 'off', 'n', 'f'))
 
@@ -135,23 +136,33 @@ class TokenRequest:
 
     @property
     def sign_in_command(self) -> str | None:
-        """The command that signs this user in by device code (None for a service principal)."""
+        """The command that signs this user in by device code (None for a service principal).
+
+        Copy-pasteable: quoted for the shell, and for Ansible's key=value parser (which cuts a value
+        at a space and refuses a quote), and naming only the options that differ from the defaults.
+        """
         if self.is_app:
             return None
-        import shlex  # pylint: disable=import-outside-toplevel  # only needed when something failed
+        import json  # pylint: disable=import-outside-toplevel  # only needed when something failed
+        import shlex  # pylint: disable=import-outside-toplevel
 
-        parts = ['ansible-playbook', 'identity.entra.sign_in', '-e', 'tenant=' + self.tenant,
-                 '-e', 'client_id=' + self.client_id, '-e', 'username=' + self.username]
+        given = [('tenant', self.tenant), ('client_id', self.client_id), ('username', self.username)]
         if self.cloud != 'public':
-            parts += ['-e', 'cloud=' + self.cloud]
+            given.append(('cloud', self.cloud))
         if self.authority_host != CLOUDS[self.cloud].authority_host:
-            parts += ['-e', 'authority_host=' + self.authority_host]
+            given.append(('authority_host', self.authority_host))
+        if not self.validate_authority:
+            given.append(('validate_authority', 'false'))
         if self.scopes != ('%s/.default' % self.graph_resource,):
-            parts += ['-e', 'scopes=' + ','.join(self.scopes)]
+            given.append(('scopes', ','.join(self.scopes)))
         if self.cache_path and self.cache_path != os.path.expanduser(DEFAULT_CACHE_PATH):
-            parts += ['-e', 'cache_path=' + self.cache_path]
+            given.append(('cache_path', self.cache_path))
         if self.ca_path:
-            parts += ['-e', 'ca_path=' + self.ca_path]
+            given.append(('ca_path', self.ca_path))
+        parts = ['ansible-playbook', 'identity.entra.sign_in']
+        for name, value in given:
+            # key=value keeps such a value as it is; anything else goes as JSON, which Ansible reads whole.
+            parts += ['-e', '%s=%s' % (name, value) if _PLAIN_VALUE_RE.match(value) else json.dumps({name: value}, ensure_ascii=False)]
         return ' '.join(shlex.quote(part) for part in parts)
 
     def __repr__(self):  # never show a secret, even in a debugger or traceback

@@ -15,3 +15,6 @@ ansible-playbook -i files/twenty_hosts.ini -e "@$CONFIG" -e "work_dir=$WORK" --f
 
 # 3. Secrets never reach output or files (-vvvv, default and json callbacks, fact caching on).
 bash files/canaries.sh "$CONFIG" "$WORK"
+
+# 4. Accounts with MFA: device-code sign-in (the message on the console), then unattended runs from the cache.
+bash files/device_code.sh "$CONFIG" "$WORK"
