@@ -4,7 +4,7 @@
 # ships a `json` stdout callback: it lives in ansible.posix), with a log file and jsonfile fact
 # caching, then search everything it left behind for the password, the canary wrong password,
 # and the refresh and id tokens from the cache file.
-set -eux
+set -euxo pipefail
 CONFIG=$1
 WORK=$2
 CANARY="Canary-$RANDOM$RANDOM-Passw0rd"
