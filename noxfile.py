@@ -140,7 +140,8 @@ def ansible_test_session(command: str, core: Version, python: str) -> None:
                                    install_out_of_tree=True)
         if tree is None:
             session.error("could not copy the collection for ansible-test")
-        args = ["ansible-test", command, "--color", "yes"] + ([] if command == "sanity" else ["-v"])
+        args = ["ansible-test", command, "--color", "yes" if sys.stdout.isatty() else "no"]
+        args += [] if command == "sanity" else ["-v"]
         args += {"sanity": ["--venv", "--python", python],
                  "units": ["--local", "--requirements", "--python", python],
                  "integration": ["--local"]}[command]

@@ -137,6 +137,7 @@ def show_counters(ready):
     for key in ("grants", "users", "statuses", "faults"):
         if isinstance(counters.get(key), dict):
             print("    %s: %s" % (key, pairs(counters[key])))
+    sys.stdout.flush()
 
 
 def run_with_emulator(args):
