@@ -5,7 +5,8 @@
 
 msal sends its user-realm request to port 443 of the authority host, so the emulator must
 listen there. Root may; any other user may not, and then COMMAND runs inside a private user
-and network namespace (``unshare -rn``, loopback brought up), where they may. That namespace
+and network namespace (``unshare --map-current-user --keep-caps --net``, loopback brought up,
+port 443 opened to the user's own uid), where they may. That namespace
 has no route to the package index: callers install everything first. Port 443 already in use
 is a different problem, reported as such.
 
@@ -19,6 +20,7 @@ its own emulators) just runs where it can. Exits with COMMAND's status. Standard
 from __future__ import annotations
 
 import argparse
+import ctypes
 import errno
 import fcntl
 import json
@@ -78,22 +80,43 @@ def loopback_up():
         fcntl.ioctl(sock, siocsifflags, struct.pack("16sH14s", b"lo", flags | iff_up, b""))
 
 
+def open_low_ports_and_drop_capabilities():
+    """Inside ``unshare --map-current-user --keep-caps -n``: we keep our own uid (so HOME, ~ and
+    file ownership mean what they mean outside, and tests do not believe they are root), with
+    capabilities over this namespace only. Let every user of it bind port 443 (a sysctl of this
+    network namespace alone), then clear the ambient capabilities so that COMMAND gets none."""
+    with open("/proc/sys/net/ipv4/ip_unprivileged_port_start", "w", encoding="ascii") as handle:
+        handle.write("0")
+    pr_cap_ambient, pr_cap_ambient_clear_all = 47, 4
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_cap_ambient, pr_cap_ambient_clear_all, 0, 0, 0) != 0:
+        fail("could not drop the namespace's capabilities: %s" % os.strerror(ctypes.get_errno()))
+
+
+# unshare's options, best first: util-linux 2.38+ keeps our uid; older ones make us uid 0 of the
+# namespace (then anything that looks up root's home, such as ansible's remote_tmp, goes astray).
+NAMESPACES = (["--map-current-user", "--keep-caps", "--net"], ["--map-root-user", "--net"])
+
+
 def enter_namespace(why):
-    """Re-run this program inside ``unshare -rn``; never returns."""
+    """Re-run this program inside a private user and network namespace; never returns."""
     unshare = shutil.which("unshare")
     address = "%s:%d" % (host(), PORT)
     advice = ("run as root, or allow binding port 443: "
               "sysctl -w net.ipv4.ip_unprivileged_port_start=443")
     if not unshare:
         fail("cannot listen on %s (%s) and unshare (util-linux) is missing: %s" % (address, why, advice))
-    if subprocess.run([unshare, "-rn", "true"], check=False, stderr=subprocess.DEVNULL).returncode:
+    for options in NAMESPACES:
+        if subprocess.run([unshare] + options + ["true"], check=False, stderr=subprocess.DEVNULL).returncode == 0:
+            break
+    else:
         fail("cannot listen on %s (%s), and unprivileged user namespaces are off (unshare -rn failed): %s; "
              "or allow them: sysctl -w kernel.unprivileged_userns_clone=1 (Debian), "
              "kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu 24.04)" % (address, why, advice))
-    log("cannot listen on %s here (%s): running in a private user and network namespace (unshare -rn)"
-        % (address, why))
+    log("cannot listen on %s here (%s): running in a private user and network namespace (unshare %s)"
+        % (address, why, " ".join(options)))
     env = dict(os.environ, **{IN_NAMESPACE: "1"})
-    os.execve(unshare, [unshare, "-rn", "--", sys.executable, os.path.abspath(__file__)] + sys.argv[1:], env)
+    os.execve(unshare, [unshare] + options + ["--", sys.executable, os.path.abspath(__file__)] + sys.argv[1:], env)
 
 
 def emulator_vars(ready, extra):
@@ -190,6 +213,8 @@ def main():
 
     if os.environ.pop(IN_NAMESPACE, None):
         loopback_up()
+        if os.getuid() != 0:
+            open_low_ports_and_drop_capabilities()
     else:
         why = bind_problem(host(), PORT)
         if why == "in use" and args.start:
