@@ -62,7 +62,13 @@ for _core, _pythons in MATRIX.items():
 
 
 def private_home() -> dict[str, str]:
-    """Environment for ansible-test: a HOME of our own, with the user's pip configuration readable."""
+    """Environment for ansible-test: a HOME of our own, with the user's pip configuration readable.
+
+    ansible-test keeps its get-pip cache (where our stand-in goes), its sanity virtualenvs and
+    SSH keys under ~/.ansible/test: with HOME=.work/home none of that touches the user's home.
+    PATH starts with .work/bin, links to real interpreters: pyenv shims exit 127 when
+    ansible-test probes a Python that is installed but not selected.
+    """
     home = WORK / "home"
     home.mkdir(parents=True, exist_ok=True)
     real = pathlib.Path.home()
@@ -114,8 +120,11 @@ def ansible_test_session(command: str, core: Version, python: str) -> None:
 
     sanity: --venv (ansible-test makes its virtualenvs, with the pip stand-in);
     units: --local --requirements in the session's virtualenv;
-    integration: --local in the session's virtualenv, with everything installed first, then
-    the emulator and ansible-test in hacking/run_with_emulator.py (a namespace for non-root).
+    integration: --local in the session's virtualenv, everything installed first, because
+    hacking/run_with_emulator.py then runs the emulator and ansible-test in a namespace without
+    network for non-root users (--venv would pip-install there).
+    Not antsibull-nox's add_ansible_test_session: it can neither give ansible-test a HOME of its
+    own nor put it inside that namespace; its copy of the collection (prepare_collections) is used.
     """
     name = "ansible-test-%s-%s" % (command, core)
     if command == "units":
@@ -135,7 +144,8 @@ def ansible_test_session(command: str, core: Version, python: str) -> None:
             session.install("-r", "tests/%s/requirements.txt" % {"units": "unit"}.get(command, command))
         env = private_home()
         pythons.link([v for v in sorted({python, *MATRIX[core]["units"]}) if pythons.find(v)], WORK / "bin")
-        install_pip_standin(session, pathlib.Path(env["HOME"]))
+        if command == "sanity":   # only --venv bootstraps pip
+            install_pip_standin(session, pathlib.Path(env["HOME"]))
         tree = prepare_collections(session, ansible_core_version=core, install_in_site_packages=False,
                                    install_out_of_tree=True)
         if tree is None:
