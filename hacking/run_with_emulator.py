@@ -12,7 +12,8 @@ is a different problem, reported as such.
 
 With ``--start`` the emulator is started on ENTRA_EMULATOR_HOST (default 127.0.0.1), the
 variables playbooks and integration targets read (entra_*) are written to ``--vars-file``
-(YAML), COMMAND runs, the emulator's request counters are shown
+(YAML), COMMAND runs with ENTRA_TOKEN_CACHE in STATE_DIR (a new emulator has new signing keys,
+so tokens of an earlier one must not be served), the emulator's request counters are shown
 (``--counters``) and the emulator is stopped. Without it, COMMAND (a test suite that starts
 its own emulators) just runs where it can. Exits with COMMAND's status. Standard library only.
 """
@@ -178,7 +179,12 @@ def run_with_emulator(args):
                 for key, value in emulator_vars(ready, args.var).items():
                     # a JSON value is a YAML flow value: YAML without PyYAML, one line per variable
                     handle.write("%s: %s\n" % (key, json.dumps(value, sort_keys=True)))
-        status = subprocess.call(args.command)
+        # A restarted emulator signs with new keys: tokens cached from an earlier one would be
+        # served and then refused by Graph (401). So the token cache belongs to this emulator
+        # (explicit cache_path options and an ENTRA_TOKEN_CACHE of the caller still win).
+        env = dict(os.environ)
+        env.setdefault("ENTRA_TOKEN_CACHE", os.path.join(state, "token_cache"))
+        status = subprocess.call(args.command, env=env)
         if args.counters:
             try:
                 show_counters(ready)
