@@ -1,21 +1,41 @@
-# The two commands of the README. The work happens in hacking/*.sh; everything
-# they build lives in .work/ (git-ignored).
-#   make test   ansible-test sanity, units and integration on the oldest and newest
-#               ansible-core, plus the emulator tests (subsets: TEST_ONLY=..., CORE=...)
-#   make demo   install the collection in its own virtualenv and run playbooks/demo.yml
-#               against the emulator
-#   make clean  remove .work/ and tests/output/
+# The README's commands. The work happens in nox sessions (noxfile.py, antsibull-nox.toml);
+# `$(NOX) -l` lists them. Everything they build lives in .work/ (git-ignored), starting with
+# .work/venv-nox, made from tests/requirements-nox.txt with python3 (3.11 or later).
+#   make test                  the default sessions, then one line per session and "N passed, N failed"
+#   make test NOX_ARGS='-t units'        a subset: -s SESSION..., -t TAG (sanity, units, integration,
+#                                        oldest, newest, emulator, docs, ecosystem), -- ARGS for the session
+#   make demo                  the demo against the emulator
+#   make bench                 the benchmarks (BENCH_ARGS='--only 1,3')
+#   make clean                 remove .work/ and tests/output/
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+
+NOX_VENV := .work/venv-nox
+NOX := $(NOX_VENV)/bin/nox
+REPORT := .work/nox-report.json
 
 .PHONY: test demo bench clean
 
-test:
-	bash hacking/test.sh
+test: $(NOX)
+	@rm -f $(REPORT); status=0; \
+	$(NOX) --report $(REPORT) $(NOX_ARGS) || status=$$?; \
+	$(NOX_VENV)/bin/python hacking/nox_summary.py $(REPORT) $$status
 
-demo:
-	bash hacking/demo.sh
+demo: $(NOX)
+	$(NOX) -s demo
 
-bench:
-	bash hacking/bench.sh
+bench: $(NOX)
+	$(NOX) -s bench -- $(BENCH_ARGS)
+
+$(NOX): tests/requirements-nox.txt
+	@python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
+		{ echo "ERROR: python3 must be Python 3.11 or later (it is: $$(python3 -V 2>&1))" >&2; exit 1; }
+	rm -rf $(NOX_VENV)
+	@python3 -m venv $(NOX_VENV) || \
+		{ echo "ERROR: python3 -m venv failed; on Debian/Ubuntu: apt install python3-venv" >&2; exit 1; }
+	$(NOX_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements-nox.txt
+	@touch $@
 
 clean:
 	rm -rf .work tests/output

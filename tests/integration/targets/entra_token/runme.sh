@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The module's integration test: several real playbook runs against the emulator.
-set -eux
+set -euxo pipefail
 
 CONFIG=$(cd ../.. && pwd)/integration_config.yml
 export ANSIBLE_ROLES_PATH=..

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The graph role and the playbooks in playbooks/, run for real against the emulator.
-set -eux
+set -euxo pipefail
 
 CONFIG=$(cd ../.. && pwd)/integration_config.yml
 export ANSIBLE_ROLES_PATH=..

@@ -5,7 +5,7 @@
 # log file and jsonfile fact caching, then search everything it left behind for the password, the
 # canary wrong password, and the refresh and id tokens of the cache (secret_scan.py); then the same
 # for a device-code sign-in through the sign-in playbook, whose access token must not show either.
-set -eux
+set -euxo pipefail
 CONFIG=$1
 WORK=$2
 CANARY="Canary-$RANDOM$RANDOM-Passw0rd"
