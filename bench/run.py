@@ -1,6 +1,6 @@
 """identity.entra benchmarks: five comparisons against the emulator, each side by side in one run.
 
-    make bench                      (bash hacking/bench.sh: builds .work/venv-bench, then runs this)
+    make bench                      (nox -s bench: builds its virtualenv, then runs this)
     python bench/run.py [--only 1,3] [--repeat N]
 
 Prints a table and writes .work/bench/results.json. The machines this runs on are

@@ -6,7 +6,7 @@ acquisitions run in forked or freshly started processes with unmodified msal,
 and caches are files in temporary directories.
 
 The collection is imported from ``ENTRA_RELIABILITY_COLLECTIONS`` (a directory
-holding ``ansible_collections/identity/entra``, set by hacking/reliability.sh);
+holding ``ansible_collections/identity/entra``, set by the reliability nox session in noxfile.py);
 without it a link to this working tree is made under .work/reliability/.
 """
 
