@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The module's integration test: several real playbook runs against the emulator.
-set -eux
+set -euxo pipefail
 
 CONFIG=$(cd ../.. && pwd)/integration_config.yml
 export ANSIBLE_ROLES_PATH=..
@@ -15,3 +15,6 @@ ansible-playbook -i files/twenty_hosts.ini -e "@$CONFIG" -e "work_dir=$WORK" --f
 
 # 3. Secrets never reach output or files (-vvvv, default and json callbacks, fact caching on).
 bash files/canaries.sh "$CONFIG" "$WORK"
+
+# 4. Service principals: each credential, twenty hosts at ten forks per credential, the environment as azure-identity names it.
+bash files/service_principals.sh "$CONFIG" "$WORK" "$@"
