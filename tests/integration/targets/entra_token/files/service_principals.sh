@@ -23,7 +23,7 @@ done
 grep -v -E '^entra_(username|password|tenant|client_id):' "$CONFIG" >"$WORK/config-without-user.yml"
 ansible-playbook -i "$INVENTORY_PATH" -e "@$WORK/config-without-user.yml" -e "work_dir=$WORK" -e run=setup \
     service_principal_env.yml "$@"
-for run in a b c d; do
+for run in a b c d e; do
     (
         # shellcheck disable=SC1090 # written by the setup run
         . "$WORK/sp-env/$run.env"
