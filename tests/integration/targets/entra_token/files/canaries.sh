@@ -36,7 +36,7 @@ done
 
 # The password, the canary wrong password and every refresh and id token of the cache: nowhere but in
 # the cache's account files (the failure memory holds salted hashes only). The same for the service
-# principal's client secret, the canary wrong secret, the key password, every full base64 line of the
+# principal's client secret (from the config), the canary wrong secret, the key password, every full base64 line of the
 # private key (as in its file and as PKCS#8, the form msal is given) and the federated tokens.
 { set +x; } 2>/dev/null  # the scanner's arguments are the secrets themselves
 KEY_LINES=()
@@ -48,7 +48,7 @@ done <"$CANARY_CREDS/key-lines.txt"
 [ "$count" -ge 20 ]  # a 2048-bit RSA key is 25 full base64 lines
 CREDENTIALS=(--config "$CONFIG" --secret "canary password=$CANARY"
     --secret "canary client secret=$CANARY_SECRET" --secret "certificate key password=$CANARY_KEY_PASSWORD"
-    --secret-file "client secret=$CANARY_CREDS/client-secret.txt" --secret-file "federated token=$CANARY_CREDS/workload.jwt"
+    --secret-file "federated token=$CANARY_CREDS/workload.jwt"
     --secret-file "refused federated token=$CANARY_CREDS/refused.jwt" "${KEY_LINES[@]}")
 python3 ../setup_emulator/files/secret_scan.py "${CREDENTIALS[@]}" --cache "$WORK/canary/token_cache" --expect-tokens 2 "$WORK"
 # The account files may hold tokens, never a credential: the cache directory searched again, nothing allowed.
