@@ -270,11 +270,11 @@ error:
         - >-
           V(app_not_found) (AADSTS 700016, 700054): The application (client_id) was not found in the tenant. Retryable: no. What to do: Check
           client_id and tenant; a single-tenant app must be used with its own tenant, and a service principal must exist in the tenant (admin consent
-          creates it).
+          creates it, or: az ad sp create --id <client_id>).
         - >-
           V(app_disabled) (AADSTS 7000112): The application or its service principal is disabled in the tenant. Retryable: no. What to do: Ask an
-          administrator to enable the enterprise application (Enterprise applications > Properties > Enabled for users to sign in) or use another
-          application.
+          administrator to enable the enterprise application (Enterprise applications > the app > Properties > 'Enabled for users to sign in?' = Yes)
+          or use another application.
         - >-
           V(public_client_required) (AADSTS 7000218): The application is not allowed to use public client flows. Retryable: no. What to do: Turn on
           'Allow public client flows' (Authentication blade; allowPublicClient=true in the manifest) of the app registration.
@@ -283,16 +283,24 @@ error:
           from Certificates & secrets of the app registration, for the right client_id.
         - >-
           V(client_secret_expired) (AADSTS 7000222): The client secret has expired. Retryable: no. What to do: Create a new client secret on the app
-          registration (Certificates & secrets) and update client_secret.
+          registration (Certificates & secrets) and update client_secret; or move to a certificate or a federated credential, which need no rotation
+          of a stored secret.
         - >-
-          V(invalid_client_certificate) (AADSTS 700027, 700024): The client certificate is not registered on the application, or the assertion signed
-          with it is invalid or outside its validity. Retryable: no. What to do: Upload the certificate (public part) to the app registration
-          (Certificates & secrets), check client_certificate_path names the matching private key, and that the controller clock is right.
+          V(invalid_client_certificate) (AADSTS 700027, 700024, 50012 (service principal)): The client certificate is not registered on the
+          application, has expired, or the assertion signed with it is invalid or outside its validity. Retryable: no. What to do: Upload the
+          certificate (public part) to the app registration (Certificates & secrets) or renew it, check that client_certificate_path holds the private
+          key of that certificate, and that the controller clock is right.
         - >-
           V(federated_credential_mismatch) (AADSTS 700211, 700212, 700213, 70021): The federated token does not match any federated credential of the
           application (issuer, subject or audience). Retryable: no. What to do: Add a federated credential to the app registration whose issuer,
-          subject and audience (api://AzureADTokenExchange) equal the claims of the token in client_assertion_file, or fix the workload that writes
-          that file.
+          subject and audience (api://AzureADTokenExchange) equal those of the token in client_assertion_file (the error description shows the ones
+          presented), or fix the workload that writes that file.
+        - >-
+          V(invalid_federated_token) (AADSTS 700222, 50166, 90061, 700024 (federated token), 50027 (federated token), 50012 (federated token)): The
+          federated token in client_assertion_file was refused: it has expired or is not yet valid, is malformed or wrongly signed, was issued by
+          Entra ID itself, or Entra ID could not fetch its issuer's keys. Retryable: no. What to do: Make the workload write a fresh token to
+          client_assertion_file (it is read at every sign-in: Kubernetes and AWX rewrite it, a CI job must request a new one when it expires); check
+          that the issuer's OpenID configuration and keys are reachable from the internet.
         - >-
           V(invalid_scope) (AADSTS 70011, 28000, 28003, 500011, 650057, 1002012): The requested scopes are invalid or name more than one resource.
           Retryable: no. What to do: Request scopes of one resource per token, e.g. ['https://graph.microsoft.com/.default'] (a service principal can

@@ -26,6 +26,10 @@ class ErrorKind:
     aadsts: tuple = ()
     # (error, suberror) pairs used when no AADSTS code is known; None matches anything.
     oauth: tuple = ()
+    # AADSTS codes that mean this kind only for a service principal (a user's sign-in means something else by them),
+    # and those that mean it only when the service principal sent a federated token (client_assertion_file).
+    app_aadsts: tuple = ()
+    assertion_aadsts: tuple = ()
 
 
 # The command that signs a person in by device code; {command} in a mitigation is replaced by the one
@@ -92,31 +96,39 @@ ERROR_KINDS = (
               '15 minutes: add -e device_code_timeout=900): {command}'),
     ErrorKind('app_not_found', 'The application (client_id) was not found in the tenant.',
               'Check client_id and tenant; a single-tenant app must be used with its own tenant, and a service principal must exist '
-              'in the tenant (admin consent creates it).',
+              'in the tenant (admin consent creates it, or: az ad sp create --id <client_id>).',
               aadsts=(700016, 700054)),
     ErrorKind('app_disabled', 'The application or its service principal is disabled in the tenant.',
-              'Ask an administrator to enable the enterprise application (Enterprise applications > Properties > Enabled for users '
-              'to sign in) or use another application.',
+              "Ask an administrator to enable the enterprise application (Enterprise applications > the app > Properties > 'Enabled "
+              "for users to sign in?' = Yes) or use another application.",
               aadsts=(7000112,)),
     ErrorKind('public_client_required', 'The application is not allowed to use public client flows.',
               "Turn on 'Allow public client flows' (Authentication blade; allowPublicClient=true in the manifest) of the app registration.",
               aadsts=(7000218,)),
     ErrorKind('invalid_client_secret', 'The client secret is wrong.',
-              'Use the secret\'s Value (not its Secret ID) from Certificates & secrets of the app registration, for the right client_id.',
+              "Use the secret's Value (not its Secret ID) from Certificates & secrets of the app registration, for the right client_id.",
               aadsts=(7000215,)),
     ErrorKind('client_secret_expired', 'The client secret has expired.',
-              'Create a new client secret on the app registration (Certificates & secrets) and update client_secret.',
+              'Create a new client secret on the app registration (Certificates & secrets) and update client_secret; '
+              'or move to a certificate or a federated credential, which need no rotation of a stored secret.',
               aadsts=(7000222,)),
-    ErrorKind('invalid_client_certificate', 'The client certificate is not registered on the application, or the assertion signed '
-              'with it is invalid or outside its validity.',
-              'Upload the certificate (public part) to the app registration (Certificates & secrets), check client_certificate_path '
-              'names the matching private key, and that the controller clock is right.',
-              aadsts=(700027, 700024)),
+    ErrorKind('invalid_client_certificate', 'The client certificate is not registered on the application, has expired, or the '
+              'assertion signed with it is invalid or outside its validity.',
+              'Upload the certificate (public part) to the app registration (Certificates & secrets) or renew it, check that '
+              'client_certificate_path holds the private key of that certificate, and that the controller clock is right.',
+              aadsts=(700027, 700024), app_aadsts=(50012,)),
     ErrorKind('federated_credential_mismatch', "The federated token does not match any federated credential of the application "
               '(issuer, subject or audience).',
-              "Add a federated credential to the app registration whose issuer, subject and audience (api://AzureADTokenExchange) equal "
-              'the claims of the token in client_assertion_file, or fix the workload that writes that file.',
+              'Add a federated credential to the app registration whose issuer, subject and audience (api://AzureADTokenExchange) '
+              'equal those of the token in client_assertion_file (the error description shows the ones presented), or fix the '
+              'workload that writes that file.',
               aadsts=(700211, 700212, 700213, 70021)),
+    ErrorKind('invalid_federated_token', 'The federated token in client_assertion_file was refused: it has expired or is not yet '
+              'valid, is malformed or wrongly signed, was issued by Entra ID itself, or Entra ID could not fetch its issuer\'s keys.',
+              'Make the workload write a fresh token to client_assertion_file (it is read at every sign-in: Kubernetes and AWX '
+              'rewrite it, a CI job must request a new one when it expires); check that the issuer\'s OpenID configuration and '
+              'keys are reachable from the internet.',
+              aadsts=(700222, 50166, 90061), assertion_aadsts=(700024, 50027, 50012)),
     ErrorKind('invalid_scope', 'The requested scopes are invalid or name more than one resource.',
               "Request scopes of one resource per token, e.g. ['https://graph.microsoft.com/.default'] (a service principal can only "
               'ask for <resource>/.default), and check their spelling.',
@@ -159,8 +171,10 @@ ERROR_KINDS = (
 KINDS = {kind.name: kind for kind in ERROR_KINDS}
 _BY_AADSTS = {code: kind for kind in ERROR_KINDS for code in kind.aadsts}
 # Codes whose meaning depends on what was sent: AADSTS50012 is a wrong password for a user and an
-# invalid client assertion for a service principal.
-_APP_FLOW_AADSTS = {50012: 'invalid_client_certificate'}
+# invalid client assertion for a service principal; AADSTS700024 is an assertion outside its validity,
+# which for a federated token means the workload's token file has expired.
+_APP_FLOW_AADSTS = {code: kind.name for kind in ERROR_KINDS for code in kind.app_aadsts}
+_ASSERTION_AADSTS = {**_APP_FLOW_AADSTS, **{code: kind.name for kind in ERROR_KINDS for code in kind.assertion_aadsts}}
 _AADSTS_RE = re.compile(r'AADSTS(\d+)')
 
 
@@ -229,10 +243,19 @@ class EntraTokenError(Exception):
         }
 
 
+def _credential_specific(app_flow) -> dict:
+    """The codes whose meaning depends on the credential: ``app_flow`` is False for a user, True for any
+    service principal, or the credential a service principal sent (``client_assertion``...)."""
+    if not app_flow:
+        return {}
+    return _ASSERTION_AADSTS if app_flow == 'client_assertion' else _APP_FLOW_AADSTS
+
+
 def classify(aadsts=None, error=None, suberror=None, status=None, app_flow=False) -> str:
     """AADSTS code first, then OAuth error and suberror, then HTTP status."""
-    if app_flow and aadsts in _APP_FLOW_AADSTS:
-        return _APP_FLOW_AADSTS[aadsts]
+    specific = _credential_specific(app_flow)
+    if aadsts in specific:
+        return specific[aadsts]
     if aadsts in _BY_AADSTS:
         return _BY_AADSTS[aadsts].name
     for kind in ERROR_KINDS:
@@ -268,8 +291,9 @@ def main_aadsts(body: dict, app_flow=False) -> int | None:
     'AADSTS70002: Error validating credentials. AADSTS50126: Invalid username or password'.
     """
     codes = aadsts_codes(body)
+    specific = _credential_specific(app_flow)
     for code in codes:
-        if code in _BY_AADSTS or (app_flow and code in _APP_FLOW_AADSTS):
+        if code in _BY_AADSTS or code in specific:
             return code
     return codes[0] if codes else None
 
@@ -303,9 +327,16 @@ def from_response_body(body: dict, status: int | None = None, detail: str = '', 
     )
 
 
+def kind_codes(kind: ErrorKind) -> str:
+    """The AADSTS codes of a kind, those that depend on the credential sent marked as such ('' when none)."""
+    return ', '.join([str(code) for code in kind.aadsts]
+                     + ['%d (service principal)' % code for code in kind.app_aadsts]
+                     + ['%d (federated token)' % code for code in kind.assertion_aadsts])
+
+
 def describe_kind(kind: ErrorKind) -> str:
     """One line per kind, as the module documentation lists them."""
-    codes = ' (AADSTS %s)' % ', '.join(str(code) for code in kind.aadsts) if kind.aadsts else ''
+    codes = ' (AADSTS %s)' % kind_codes(kind) if kind_codes(kind) else ''
     mitigation = kind.mitigation.replace('{command}', GENERIC_SIGN_IN_COMMAND)
     return 'V(%s)%s: %s Retryable: %s. What to do: %s' % (kind.name, codes, kind.summary, 'yes' if kind.retryable else 'no', mitigation)
 
@@ -314,7 +345,7 @@ def render_kinds_table() -> str:
     """Markdown table of every kind (for docs/ and the module documentation)."""
     rows = ['| kind | AADSTS codes | retryable | what happened | what to do |', '|---|---|---|---|---|']
     for kind in ERROR_KINDS:
-        codes = ', '.join(str(code) for code in kind.aadsts) or '-'
+        codes = kind_codes(kind) or '-'
         mitigation = kind.mitigation.replace('{command}', '`%s`' % GENERIC_SIGN_IN_COMMAND)
         rows.append('| `%s` | %s | %s | %s | %s |' % (kind.name, codes, 'yes' if kind.retryable else 'no', kind.summary, mitigation))
     return '\n'.join(rows)

@@ -67,8 +67,9 @@ _PLAIN_VALUE_RE = re.compile(r'^[A-Za-z0-9@._:/,+%~-]+$')
 _TRUE = frozenset(('1', 'true', 'yes', 'on', 'y', 't'))
 _FALSE = frozenset(('0', 'false', 'no', 'off', 'n', 'f'))
 
-# Where a value came from: an explicit option wins over an environment variable.
-EXPLICIT, ENVIRONMENT, DEFAULT = 'explicit', 'environment', 'default'
+# Where a value came from: an explicit option (a task argument, a lookup keyword) wins over a variable
+# (entra_* variables and ansible.cfg, lookup only), which wins over an environment variable.
+EXPLICIT, VARIABLE, ENVIRONMENT, DEFAULT = 'explicit', 'variable', 'environment', 'default'
 
 
 @dataclass(frozen=True)
@@ -305,16 +306,17 @@ def _check_tenant(tenant: str, is_app: bool) -> str:
 def _choose_credential(values: dict, origins: dict) -> tuple:
     """Who signs in: (client credential option or None for a user, options to ignore).
 
-    Explicit options win over the environment: a CI runner's AZURE_CLIENT_SECRET does not
-    turn a task that names a username into a service principal sign-in. Two kinds of
-    credential at the same level are refused rather than guessed between.
+    Explicit options win over variables, which win over the environment: a CI runner's
+    AZURE_CLIENT_SECRET does not turn a task that names a username into a service principal
+    sign-in, nor does an inventory's entra_username turn a lookup given client_secret into a
+    user's. Two kinds of credential at the same level are refused rather than guessed between.
     """
     def given(names, origin):
         return [name for name in names if values.get(name) not in (None, '') and origins.get(name) == origin]
 
-    for origin in (EXPLICIT, ENVIRONMENT):
+    for origin in (EXPLICIT, VARIABLE, ENVIRONMENT):
         clients, users = given(CLIENT_CREDENTIALS, origin), given(USER_OPTIONS, origin)
-        where = 'as options' if origin == EXPLICIT else 'in the environment'
+        where = {EXPLICIT: 'as options', VARIABLE: 'as variables', ENVIRONMENT: 'in the environment'}[origin]
         if clients and users:
             raise _invalid(clients[0], 'and %s are both set %s: a service principal signs in with a client credential, '
                            'a user with a username; give one of them' % (users[0], where))
@@ -356,7 +358,9 @@ def build_request(raw: dict, origins: dict | None = None) -> TokenRequest:
             if not os.path.isfile(values[name]):
                 raise _invalid(name, 'must name a readable file: %s' % values[name])
         if values['client_certificate_password'] and chosen != 'client_certificate_path':
-            raise _invalid('client_certificate_password', 'is only used with client_certificate_path')
+            if origins.get('client_certificate_password', EXPLICIT) == EXPLICIT:
+                raise _invalid('client_certificate_password', 'is only used with client_certificate_path')
+            values['client_certificate_password'] = None  # the environment's, for another credential
     else:
         if not values['username'] or not str(values['username']).strip():
             raise _invalid('username', 'is required to sign a user in (or give client_secret, client_certificate_path or '
@@ -459,18 +463,21 @@ def check_raw_types(values: dict) -> None:
             _coerce(name, OPTION_SPEC[name][0], value)
 
 
-def from_plugin(plugin, raw_values: dict | None = None) -> TokenRequest:
+def from_plugin(plugin, raw_values: dict | None = None, keywords=None) -> TokenRequest:
     """Options of a configured plugin (env/ini/vars were already applied by Ansible).
 
     ``raw_values`` are the values as the user wrote them (keyword arguments and entra_*
     variables): Ansible resolves 'path' options against the current directory, which would
-    hide a relative or unexpanded path, so those are validated as written.
+    hide a relative or unexpanded path, so those are validated as written. ``keywords`` names
+    those given as keyword arguments: they win over entra_* variables when choosing who signs in
+    (without it, every value of ``raw_values`` counts as given explicitly).
     """
     raw_values = raw_values or {}
     raw, origins = {}, {}
     for name in OPTION_SPEC:
         if name in raw_values and raw_values[name] is not None:
-            raw[name], origins[name] = raw_values[name], EXPLICIT
+            raw[name] = raw_values[name]
+            origins[name] = EXPLICIT if keywords is None or name in keywords else VARIABLE
             continue
         try:
             value, origin = plugin.get_option_and_origin(name)
@@ -481,12 +488,15 @@ def from_plugin(plugin, raw_values: dict | None = None) -> TokenRequest:
         origin = str(origin or '')
         if origin.startswith('env:'):
             origins[name] = ENVIRONMENT
-            if OPTION_SPEC[name][0] == 'path':
-                value = os.environ.get(origin[4:].strip(), value)
+            # Ansible lets the last variable of an option's list win (AZURE_* over ENTRA_*); the documented order is
+            # OPTION_SPEC's, as for the module. The value is taken as written: a path is checked unexpanded.
+            value = next((os.environ[env] for env in OPTION_SPEC[name][2] if os.environ.get(env)), value)
         elif origin == 'default':
             origins[name] = DEFAULT
             value = None
-        else:
+        elif origin == 'Direct' or origin.startswith(('keyword:', 'cli:')):
             origins[name] = EXPLICIT
+        else:  # 'var: entra_...' or the path of an ansible.cfg
+            origins[name] = VARIABLE
         raw[name] = value
     return build_request(raw, origins)

@@ -18,3 +18,6 @@ bash files/canaries.sh "$CONFIG" "$WORK"
 
 # 4. Accounts with MFA: device-code sign-in (the message on the console), then unattended runs from the cache.
 bash files/device_code.sh "$CONFIG" "$WORK"
+
+# 5. Service principals: each credential, twenty hosts at ten forks per credential, the environment as azure-identity names it.
+bash files/service_principals.sh "$CONFIG" "$WORK" "$@"
