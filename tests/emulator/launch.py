@@ -2,9 +2,11 @@
 
 ``start_emulator`` runs ``run.py`` on port 443 of a loopback address whose port is free (several
 runs can share a machine), waits for ``ready.json`` and returns ``(process, ready)``;
-``stop_emulator`` sends SIGTERM and waits. Standard library only.
+``stop_emulator`` sends SIGTERM and waits. ``describe_bind_error`` is the one wording of "cannot
+listen" (in use, not permitted) for this module and run.py. Standard library only.
 """
 
+import errno
 import json
 import os
 import signal
@@ -17,27 +19,59 @@ RUN_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "run.py")
 DEFAULT_HOSTS = tuple("127.0.0.%d" % last for last in range(1, 31))
 
 
-def port_free(host, port):
-    """Whether ``host:port`` can be bound now."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def describe_bind_error(error, host, port):
+    """One line saying why ``host:port`` cannot be bound and what to do (``error``: an OSError or errno)."""
+    number = getattr(error, "errno", error)
+    where = "%s:%d" % (host, port)
+    if number in (errno.EACCES, errno.EPERM):
+        return ("cannot listen on %s: permission denied (ports below 1024 need privileges). Run as root, allow "
+                "unprivileged binding with 'sysctl net.ipv4.ip_unprivileged_port_start=%d', or run the emulator and "
+                "its clients inside 'unshare -rn' (then 'ip link set lo up')" % (where, port))
+    if number == errno.EADDRINUSE:
+        return ("cannot listen on %s: the address is already in use (another emulator?). Stop it, or pick another "
+                "loopback address with --host / EMULATOR_HOST (127.0.0.2, 127.0.0.3, ...)" % where)
+    if number == errno.EADDRNOTAVAIL:
+        return "cannot listen on %s: no such address on this machine; use a loopback address such as 127.0.0.1" % where
+    return "cannot listen on %s: %s" % (where, os.strerror(number) if isinstance(number, int) else error)
+
+
+def bind_problem(host, port):
+    """None when ``host:port`` can be bound now, else the errno that prevents it."""
+    probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:
         probe.bind((host, port))
-        return True
-    except OSError:
-        return False
+        return None
+    except OSError as exc:
+        return exc.errno
     finally:
         probe.close()
 
 
+def port_free(host, port):
+    """Whether ``host:port`` can be bound now."""
+    return bind_problem(host, port) is None
+
+
 def pick_host(port=443, hosts=DEFAULT_HOSTS, env="EMULATOR_HOST"):
-    """The address named by the environment variable ``env``, else the first of ``hosts`` with ``port`` free."""
+    """The address named by the environment variable ``env``, else the first of ``hosts`` with ``port`` free.
+
+    Raises RuntimeError with one line that tells "in use" from "not permitted".
+    """
     if env and os.environ.get(env):
         return os.environ[env]
+    problems = {}
     for host in hosts:
-        if port_free(host, port):
+        problem = bind_problem(host, port)
+        if problem is None:
             return host
-    raise RuntimeError("port %d is taken on every address of %s-%s (or may not be bound: run as root)"
-                       % (port, hosts[0], hosts[-1]))
+        problems[host] = problem
+    if all(p in (errno.EACCES, errno.EPERM) for p in problems.values()):
+        raise RuntimeError(describe_bind_error(errno.EACCES, hosts[0], port))
+    if all(p == errno.EADDRINUSE for p in problems.values()):
+        raise RuntimeError("port %d is in use on every address of %s-%s: stop other emulators or set %s"
+                           % (port, hosts[0], hosts[-1], env or "the host"))
+    raise RuntimeError("port %d cannot be bound on any address of %s-%s; first problem: %s"
+                       % (port, hosts[0], hosts[-1], describe_bind_error(next(iter(problems.values())), hosts[0], port)))
 
 
 def start_emulator(state_dir, host=None, port=443, extra_args=(), timeout=60):

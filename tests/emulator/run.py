@@ -8,7 +8,14 @@ connections writes DIR/ready.json atomically::
 
     {"url", "graph_url", "ca_path", "pid", "admin_url", "host", "port", "state_dir",
      "demo": {"tenant", "tenant_id", "client_id", "username", "password"},
+     "demo_app": {"tenant", "tenant_id", "client_id", "client_secret", "certificate_path",
+                  "certificate_thumbprint", "federated": {"issuer", "issuer_url", "subject", "audience"}},
+     "federation_issuers": [{"name", "url"}], "device_code_interval",
      "tenants": [{"id", "domains", "federated_domains", "display_name"}]}
+
+Keys, the CA and the refresh-token store stay in DIR: restarted with the same DIR, the emulator
+still accepts the tokens it issued before.  Binding a port it may not use ends with one line on
+stderr saying what to do, and exit status 2.
 
 SIGTERM or SIGINT stop it cleanly and remove ready.json.  Needs the Python that has
 msal's dependencies (cryptography, PyJWT).  Port 443 matters: msal sends its user-realm
@@ -24,6 +31,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from launch import describe_bind_error  # noqa: E402  pylint: disable=wrong-import-position
 from entra_emulator import server as server_module  # noqa: E402  pylint: disable=wrong-import-position
 from entra_emulator import tls  # noqa: E402  pylint: disable=wrong-import-position
 from entra_emulator.state import EmulatorState  # noqa: E402  pylint: disable=wrong-import-position
@@ -55,6 +63,22 @@ def write_ready(path, data):
     os.replace(tmp, path)
 
 
+def demo_app(state):
+    """The demo service principal for ready.json: secret, certificate files, federated credential."""
+    app = state.scenario.get("demo_app")
+    if not app:
+        return None
+    app = dict(app)
+    certificates = [c for c in state.credentials.describe(app["client_id"]) if not c["expired"]]
+    if certificates:
+        app.update(certificate_path=certificates[0]["pem_path"], certificate_thumbprint=certificates[0]["thumbprint"],
+                   certificate_thumbprint_sha256=certificates[0]["thumbprint_sha256"])
+    if app.get("federated"):
+        app["federated"] = dict(app["federated"], issuer_url=state.federation.resolve(app["federated"]["issuer"]),
+                                issuer_name=app["federated"]["issuer"])
+    return app
+
+
 def main(argv=None):
     """Run until SIGTERM/SIGINT."""
     args = parse_args(argv)
@@ -69,7 +93,12 @@ def main(argv=None):
     state = EmulatorState(args.scenario, url, state_dir)
     if args.seed_users and state.graph is not None and hasattr(state.graph, "seed_users"):
         state.graph.seed_users(args.seed_users)
-    httpd = server_module.serve(state, args.host, args.port, paths["cert"], paths["key"], verbose=args.verbose)
+    try:
+        httpd = server_module.serve(state, args.host, args.port, paths["cert"], paths["key"], verbose=args.verbose)
+    except OSError as exc:
+        state.close()
+        print("entra emulator: " + describe_bind_error(exc, args.host, args.port), file=sys.stderr, flush=True)
+        return 2
 
     def stop(signum, frame):
         del signum, frame
@@ -80,6 +109,9 @@ def main(argv=None):
 
     demo = dict(state.scenario["demo"])
     write_ready(ready_path, {
+        "demo_app": demo_app(state),
+        "federation_issuers": [{"name": n, "url": state.federation.url(n)} for n in state.federation.names],
+        "device_code_interval": state.device_codes.interval,
         "url": url,
         "graph_url": url,
         "ca_path": paths["ca"],
@@ -98,6 +130,7 @@ def main(argv=None):
         httpd.serve_forever(poll_interval=0.2)
     finally:
         httpd.server_close()
+        state.close()
         if os.path.exists(ready_path):
             os.unlink(ready_path)
         print("Entra emulator stopped", flush=True)

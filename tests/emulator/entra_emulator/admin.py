@@ -13,7 +13,19 @@
 * ``POST /_emulator/users/state`` ``{"user": upn, "state": "mfa_required"}`` — change a user's state.
 * ``POST /_emulator/users/seed`` ``{"count": n}`` — delegated to the Graph directory's ``seed_users``.
 * ``POST /_emulator/clock`` ``{"advance": seconds}`` — move the emulator's clock forward.
-* ``GET  /_emulator/scenario`` — the normalized scenario, passwords removed.
+* ``GET  /_emulator/scenario`` — the normalized scenario, passwords and secret values removed.
+* ``GET  /_emulator/device_codes[?status=pending]`` — ``{"device_codes": [{user_code, client_id, tenant,
+  tenant_id, status, scope, expires_at, interval, user, polls}]}`` (never the device code itself).
+* ``POST /_emulator/device_codes/approve`` ``{"user_code", "user"}`` — the person signed in (MFA
+  included) and approved; ``.../decline`` ``{"user_code"}``; ``.../expire`` ``{"user_code"}`` or no
+  body (every pending code); ``.../settings`` ``{"interval", "expires_in"}`` for codes issued next.
+* ``POST /_emulator/users/sign_in_frequency`` ``{"user", "seconds"}`` — Conditional Access sign-in
+  frequency (null: none); refresh tokens older than that since the sign-in get AADSTS70043.
+* ``GET  /_emulator/apps`` — confidential apps: roles, certificates (PEM paths, thumbprints), federated
+  credentials, secret expiry (never the secret values).
+* ``POST /_emulator/apps/enabled`` ``{"client_id", "enabled"}`` — disable an app (AADSTS7000112).
+* ``POST /_emulator/federation/token`` ``{"subject", "issuer": "ci", "audience", "lifetime", "not_before",
+  "claims", "tamper"}`` — a JWT of an emulator OIDC issuer, for a federated credential test.
 """
 
 import copy
@@ -74,6 +86,8 @@ def _reset(state, request, body):
         state.lifetime_overrides.clear()
     if body.get("clock"):
         state.clock.offset = 0.0
+    if body.get("device_codes"):
+        state.device_codes.reset()
     return json_response(200, {"reset": True})
 
 
@@ -85,7 +99,8 @@ def _faults_list(state, request, body):
 def _faults_add(state, request, body):
     del request
     faults = body.get("faults", body) if isinstance(body, dict) else body
-    return json_response(201, {"ids": state.faults.add(faults)})
+    ids = state.faults.add(faults)
+    return json_response(201, {"ids": ids, "faults": [f for f in state.faults.list() if f["id"] in ids]})
 
 
 def _faults_clear(state, request, body):
@@ -154,7 +169,100 @@ def _scenario(state, request, body):
         for user in tenant["users"]:
             user.pop("password", None)
     scenario.get("demo", {}).pop("password", None)
+    for tenant in scenario["tenants"]:
+        for app in tenant["apps"]:
+            for secret in app.get("client_secrets", []):
+                secret.pop("value", None)
+    if scenario.get("demo_app"):
+        scenario["demo_app"].pop("client_secret", None)
     return json_response(200, scenario)
+
+
+def _device_codes(state, request, body):
+    del body
+    return json_response(200, {"device_codes": state.device_codes.list(request.arg("status"))})
+
+
+def _device_entry(state, user_code):
+    return next((e for e in state.device_codes.list() if e["user_code"] == str(user_code).strip().upper()), None)
+
+
+def _device_approve(state, request, body):
+    del request
+    entry = _device_entry(state, body["user_code"])
+    if entry is None:
+        return _error(404, "no device code with user_code %r" % body["user_code"])
+    tenant = state.find_tenant(entry["tenant_id"]) if entry["tenant_id"] else None
+    home, user = state.find_user(body["user"], tenant)
+    if user is None:
+        raise ValueError("unknown user %s%s" % (body["user"], " in tenant " + entry["tenant"] if tenant else ""))
+    return json_response(200, state.device_codes.approve(entry["user_code"], user["upn"], home["id"]))
+
+
+def _device_decline(state, request, body):
+    del request
+    if _device_entry(state, body["user_code"]) is None:
+        return _error(404, "no device code with user_code %r" % body["user_code"])
+    return json_response(200, state.device_codes.decline(body["user_code"]))
+
+
+def _device_expire(state, request, body):
+    del request
+    if body.get("user_code") and _device_entry(state, body["user_code"]) is None:
+        return _error(404, "no device code with user_code %r" % body["user_code"])
+    return json_response(200, {"expired": state.device_codes.expire(body.get("user_code"))})
+
+
+def _device_settings(state, request, body):
+    del request
+    return json_response(200, state.device_codes.configure(body.get("interval"), body.get("expires_in")))
+
+
+def _sign_in_frequency(state, request, body):
+    del request
+    user = _user(state, body)
+    return json_response(200, {"user": user["upn"],
+                               "sign_in_frequency": state.set_sign_in_frequency(user["upn"], body.get("seconds"))})
+
+
+def _app_entry(state, app):
+    return {"client_id": app["client_id"], "display_name": app["display_name"], "enabled": app.get("enabled", True),
+            "public_client": app["public_client"], "app_roles": list(app.get("app_roles", [])),
+            "certificates": state.credentials.describe(app["client_id"]),
+            "federated_credentials": [dict(c, issuer_url=state.federation.resolve(c["issuer"]))
+                                      for c in app.get("federated_credentials", [])],
+            "client_secrets": [{"expires_at": s.get("expires_at")} for s in app.get("client_secrets", [])]}
+
+
+def _apps(state, request, body):
+    del request, body
+    return json_response(200, {"apps": [_app_entry(state, app) for tenant in state.scenario["tenants"]
+                                        for app in tenant["apps"] if not app["public_client"]
+                                        or app.get("client_secrets") or app.get("certificates")]})
+
+
+def _app_enabled(state, request, body):
+    del request
+    client_id = str(body["client_id"]).lower()
+    apps = [a for t in state.scenario["tenants"] for a in t["apps"] if a["client_id"] == client_id]
+    if not apps:
+        raise ValueError("unknown client_id %s" % client_id)
+    with state.lock:
+        for app in apps:
+            app["enabled"] = bool(body["enabled"])
+    return json_response(200, {"client_id": client_id, "enabled": bool(body["enabled"])})
+
+
+def _federation_token(state, request, body):
+    del request
+    name = body.get("issuer") or state.federation.names[0]
+    now = state.clock.now()
+    lifetime = float(body.get("lifetime", 3600))
+    not_before = body.get("not_before")
+    token = state.federation.mint(name, body["subject"], body.get("audience", "api://AzureADTokenExchange"), now=now,
+                                  lifetime=lifetime, not_before=None if not_before is None else now + float(not_before),
+                                  claims=body.get("claims"), tamper=bool(body.get("tamper")))
+    return json_response(200, {"token": token, "issuer": state.federation.url(name), "expires_at": int(now + lifetime)})
 
 
 _ROUTES = {
@@ -173,4 +281,13 @@ _ROUTES = {
     ("POST", "users/seed"): _seed,
     ("POST", "clock"): _clock,
     ("GET", "scenario"): _scenario,
+    ("GET", "device_codes"): _device_codes,
+    ("POST", "device_codes/approve"): _device_approve,
+    ("POST", "device_codes/decline"): _device_decline,
+    ("POST", "device_codes/expire"): _device_expire,
+    ("POST", "device_codes/settings"): _device_settings,
+    ("POST", "users/sign_in_frequency"): _sign_in_frequency,
+    ("GET", "apps"): _apps,
+    ("POST", "apps/enabled"): _app_enabled,
+    ("POST", "federation/token"): _federation_token,
 }

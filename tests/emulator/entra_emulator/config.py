@@ -16,6 +16,7 @@ the keys filled in here, so defaults live in exactly one place.  The shape::
 """
 
 import copy
+import datetime
 import json
 import os
 import uuid
@@ -82,13 +83,45 @@ def normalize_user(user, tenant):
     return out
 
 
+def parse_time(value):
+    """Epoch seconds from an ISO-8601 date/time ("2030-01-01", "2020-01-01T00:00:00Z") or a number; None stays None."""
+    if value is None or isinstance(value, (int, float)):
+        return value
+    text = str(value).strip().replace("Z", "+00:00")
+    moment = datetime.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
+
+
 def normalize_app(app):
-    """Apps default to public clients with no consent; scopes are kept verbatim."""
+    """Apps default to public clients with no consent and no credentials; scopes are kept verbatim.
+
+    Confidential apps list ``client_secrets`` (``{"value", "expires"}``; the older single
+    ``client_secret`` string is one of them), ``certificates`` (``{"name", "expired", "path"}``),
+    ``federated_credentials`` (``{"name", "issuer", "subject", "audiences"}``) and ``app_roles``
+    (application permissions with admin consent, e.g. ``User.Read.All``); ``enabled: false``
+    disables the app (AADSTS7000112).
+    """
     out = dict(app)
     out["client_id"] = out["client_id"].lower()
     out.setdefault("display_name", "app " + out["client_id"][:8])
     out.setdefault("public_client", True)
     out["consented_scopes"] = list(out.get("consented_scopes", []))
+    secrets = [dict(s) if isinstance(s, dict) else {"value": s} for s in out.pop("client_secrets", [])]
+    if out.get("client_secret"):
+        secrets.append({"value": out.pop("client_secret")})
+    for secret in secrets:
+        secret["expires_at"] = parse_time(secret.get("expires"))
+    if secrets:
+        out["client_secrets"] = secrets
+    for key in ("certificates", "federated_credentials", "app_roles"):
+        if out.get(key):
+            out[key] = list(out[key])
+        else:
+            out.pop(key, None)
+    for credential in out.get("federated_credentials", []):
+        credential.setdefault("audiences", ["api://AzureADTokenExchange"])
     return out
 
 
@@ -143,7 +176,11 @@ def load_scenario(path_or_dict=None):
     out.setdefault("refresh_token_lifetime", 86400)
     out.setdefault("faults", [])
     out.setdefault("cloud_instance_name", "microsoftonline.com")
+    out.setdefault("device_code_interval", 5)
+    out.setdefault("device_code_expires_in", 900)
+    out.setdefault("federation_issuers", ["ci"])
     out["demo"] = _demo(out, raw.get("demo") or {})
+    out["demo_app"] = _demo_app(out, raw.get("demo_app") or {})
     return out
 
 
@@ -167,3 +204,25 @@ def _demo(scenario, demo):
         "username": username,
         "password": demo.get("password", user.get("password", "")),
     }
+
+
+def _demo_app(scenario, demo):
+    """The demo service principal: explicit ``demo_app.client_id``, else the first enabled app with a secret.
+
+    Holds what a client needs besides the certificate files (run.py adds those): tenant, client id,
+    a valid client secret and the first federated credential (issuer, subject, audience).
+    """
+    for tenant in scenario["tenants"]:
+        for app in tenant["apps"]:
+            wanted = demo.get("client_id")
+            if (wanted and app["client_id"] == wanted.lower()) or (
+                    not wanted and app.get("enabled", True) and app.get("client_secrets")):
+                secret = next((s["value"] for s in app.get("client_secrets", []) if s.get("expires_at") is None), None)
+                federated = (app.get("federated_credentials") or [None])[0]
+                return {"tenant": demo.get("tenant", tenant["domains"][0]), "tenant_id": tenant["id"],
+                        "client_id": app["client_id"], "display_name": app["display_name"], "client_secret": secret,
+                        "app_roles": list(app.get("app_roles", [])),
+                        "federated": None if federated is None else {
+                            "issuer": federated["issuer"], "subject": federated["subject"],
+                            "audience": federated["audiences"][0]}}
+    return None

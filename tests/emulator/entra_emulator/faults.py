@@ -2,17 +2,27 @@
 
 A fault is a JSON object::
 
-    {"endpoint": "token",              # openid_configuration, userrealm, token, mex, wstrust,
-                                       # jwks, graph, graph_batch_item, or "*"
-     "user": "demo@contoso.example",   # optional: only requests made for this user
-     "grant_type": "refresh_token",    # optional: only token requests with this grant
-     "kind": "status",                 # latency | status | reset | html | truncated
-     "status": 429, "retry_after": 2,  # for status (and html/truncated: the HTTP status)
+    {"endpoint": "token",              # openid_configuration, userrealm, token, devicecode, mex,
+                                       # wstrust, jwks, federation, graph, graph_batch_item, or "*"
+     "user": "demo@contoso.example",   # optional: only requests made for this user (app: client id)
+     "grant_type": "refresh_token",    # optional: only token requests with this grant (a URN grant
+                                       # also matches its last part, e.g. "device_code")
+     "kind": "status",                 # see KINDS
+     "status": 429, "retry_after": 2,  # for status (and html/truncated/aadsts/redirect: the status)
      "latency": 1.5,                   # seconds to wait first (the only effect of kind latency)
      "body": "...",                    # optional body override
      "skip": 0,                        # let this many matching requests through first
      "times": 1,                       # how many matching requests it hits (absent: all)
      "probability": 0.5}               # or: hit each matching request with this chance
+
+Kinds: ``latency``; ``status`` (an Entra or Graph error body); ``reset`` (TCP RST, no answer);
+``html``; ``truncated`` (half a JSON document); ``cutoff_tokens`` (200 whose body stops in the
+middle of a token answer full of token-like strings -- listed in the fault's ``sent``, each
+holding a marker of fault_streams.CUTOFF_MARKERS); ``drip`` (status and headers at once, then
+the body one byte every ``interval`` seconds, for ``duration`` seconds at most, then the
+connection closes); ``oversize`` (a 200 body of ``size`` bytes, streamed); ``redirect``
+(``status`` 302 by default, to ``location``); ``aadsts`` (an Entra error body carrying
+``codes``, e.g. ``[70002, 50126]`` in the older wording, with ``error`` and ``status``).
 
 Handlers call :meth:`FaultSet.take` once per request; it sleeps for latency and
 returns the :class:`Response` to send instead of the real one (``None`` = go on).
@@ -24,10 +34,13 @@ import random
 import threading
 import time
 
+from . import errors, fault_streams
 from .http import Response
 
-ENDPOINTS = ("openid_configuration", "userrealm", "token", "mex", "wstrust", "jwks", "graph", "graph_batch_item", "*")
-KINDS = ("latency", "status", "reset", "html", "truncated")
+ENDPOINTS = ("openid_configuration", "userrealm", "token", "devicecode", "mex", "wstrust", "jwks", "federation",
+             "graph", "graph_batch_item", "*")
+KINDS = ("latency", "status", "reset", "html", "truncated", "cutoff_tokens", "drip", "oversize", "redirect", "aadsts")
+DEFAULT_LOCATION = "https://login.example.invalid/redirected"
 
 _STATUS_BODIES = {
     429: {"error": "temporarily_unavailable",
@@ -75,21 +88,47 @@ def validate_fault(fault):
         raise ValueError("unknown kind %r; known: %s" % (kind, ", ".join(KINDS)))
     if kind == "status" and "status" not in out:
         raise ValueError("a status fault needs 'status'")
-    for key in ("latency", "probability"):
+    for key in ("latency", "probability", "interval", "duration"):
         if key in out and out[key] is not None:
             out[key] = float(out[key])
-    for key in ("times", "skip", "status"):
+    for key in ("times", "skip", "status", "size"):
         if key in out and out[key] is not None:
             out[key] = int(out[key])
     if out.get("user"):
         out["user"] = out["user"].lower()
+    _validate_kind(kind, out)
     return out
+
+
+def _validate_kind(kind, out):
+    """Bounds and defaults of the hostile kinds (every loop they drive ends by itself)."""
+    if kind == "cutoff_tokens":
+        out["sent"] = fault_streams.cutoff_strings()
+    elif kind == "drip":
+        out.setdefault("interval", 1.0)
+        out.setdefault("duration", 30.0)
+        if not 0.001 <= out["interval"] <= 60 or not 0 < out["duration"] <= fault_streams.MAX_DURATION:
+            raise ValueError("drip needs 0.001 <= interval <= 60 and 0 < duration <= %d" % fault_streams.MAX_DURATION)
+    elif kind == "oversize":
+        out.setdefault("size", 2 * 1024 * 1024)
+        if not 0 < out["size"] <= fault_streams.MAX_SIZE:
+            raise ValueError("oversize needs 0 < size <= %d" % fault_streams.MAX_SIZE)
+    elif kind == "redirect":
+        out.setdefault("status", 302)
+        out.setdefault("location", DEFAULT_LOCATION)
+        if not 300 <= out["status"] < 400:
+            raise ValueError("a redirect needs a 3xx status")
+    elif kind == "aadsts":
+        codes = out.get("codes")
+        if not isinstance(codes, list) or not codes or not all(isinstance(c, int) for c in codes):
+            raise ValueError("an aadsts fault needs 'codes', a list of AADSTS numbers, e.g. [70002, 50126]")
 
 
 class FaultSet:
     """Thread-safe list of active faults, consumed by request handlers."""
 
-    def __init__(self, faults=None, sleep=time.sleep):
+    def __init__(self, faults=None, sleep=time.sleep, base_url="https://login.microsoftonline.com"):
+        self.base_url = base_url
         self._lock = threading.Lock()
         self._faults = []
         self._ids = itertools.count(1)
@@ -130,7 +169,7 @@ class FaultSet:
             return False
         if fault.get("user") and (user or "").lower() != fault["user"]:
             return False
-        if fault.get("grant_type") and fault["grant_type"] != grant_type:
+        if fault.get("grant_type") and fault["grant_type"] not in (grant_type, (grant_type or "").rsplit(":", 1)[-1]):
             return False
         return True
 
@@ -156,14 +195,14 @@ class FaultSet:
         """Apply the first matching fault: sleep for its latency, return its Response or None."""
         return self.take_with_kind(endpoint, user, grant_type)[1]
 
-    def take_with_kind(self, endpoint, user=None, grant_type=None):
+    def take_with_kind(self, endpoint, user=None, grant_type=None, request=None):
         """Like :meth:`take`, also returning the fault's kind (None when no fault applied)."""
         fault = self._pick(endpoint, user, grant_type)
         if fault is None:
             return None, None
         if fault.get("latency"):
             self._sleep(fault["latency"])
-        return fault["kind"], build_response(fault, endpoint)
+        return fault["kind"], build_response(fault, endpoint, self.base_url, request, self._sleep)
 
 
 def apply(faultset, request, endpoint, user=None, grant_type=None):
@@ -173,19 +212,22 @@ def apply(faultset, request, endpoint, user=None, grant_type=None):
         request.user = user
     if grant_type:
         request.grant_type = grant_type
-    kind, response = faultset.take_with_kind(endpoint, user, grant_type)
+    kind, response = faultset.take_with_kind(endpoint, user, grant_type, request)
     if kind:
         request.fault = kind
     return response
 
 
-def build_response(fault, endpoint):
+def build_response(fault, endpoint, base_url="https://login.microsoftonline.com", request=None, sleep=time.sleep):
     """The Response a fault answers with (None for pure latency)."""
     kind = fault["kind"]
     if kind == "latency":
         return None
     if kind == "reset":
         return Response(0, reset=True)
+    hostile = _hostile_response(fault, base_url, request, sleep)
+    if hostile is not None:
+        return hostile
     headers = {}
     if fault.get("retry_after") is not None:
         headers["Retry-After"] = str(fault["retry_after"])
@@ -208,3 +250,27 @@ def build_response(fault, endpoint):
         body = json.dumps(_STATUS_BODIES.get(status, {"error": "server_error", "error_description": "Injected fault."}))
     headers["Content-Type"] = "application/json; charset=utf-8"
     return Response(status, body.encode("utf-8"), headers)
+
+
+def _hostile_response(fault, base_url, request, sleep):
+    """The Response of the kinds cutoff_tokens, drip, oversize, redirect and aadsts (else None)."""
+    kind = fault["kind"]
+    json_type = {"Content-Type": "application/json; charset=utf-8"}
+    if kind == "cutoff_tokens":
+        return Response(fault.get("status", 200), fault_streams.cutoff_body(fault["sent"]), json_type)
+    if kind == "drip":
+        body = fault["body"].encode("utf-8") if fault.get("body") else fault_streams.default_drip_body()
+        stream = fault_streams.drip(body, fault["interval"], fault["duration"], sleep=sleep)
+        return Response(fault.get("status", 200), headers=json_type, stream=stream, length=len(body))
+    if kind == "oversize":
+        return Response(fault.get("status", 200), headers=json_type, stream=fault_streams.oversize(fault["size"]),
+                        length=fault["size"])
+    if kind == "redirect":
+        return Response(fault["status"], b"<html><head><title>Object moved</title></head><body><h2>Object moved to "
+                        b"<a href=\"" + fault["location"].encode("utf-8") + b"\">here</a>.</h2></body></html>",
+                        {"Location": fault["location"], "Content-Type": "text/html; charset=utf-8"})
+    if kind == "aadsts":
+        body = errors.multi_error_body(fault["codes"], base_url, request, error=fault.get("error"),
+                                       legacy=fault.get("legacy", True))
+        return errors.error_response(body, request, fault.get("status"))
+    return None

@@ -11,7 +11,7 @@ import json
 from urllib.parse import unquote
 
 from .faults import apply as apply_fault
-from .graph_auth import ME, authenticate, require
+from .graph_auth import ME, authenticate, is_delegated, require
 from .graph_batch import run_batch
 from .graph_context import GraphContext, GraphError, bad_segment, method_not_allowed
 from .graph_directory import GraphDirectory as _Directory
@@ -63,6 +63,8 @@ def execute(ctx: GraphContext, call: Call) -> Response:
     segs = [unquote(s) for s in call.path.split("/") if s]
     try:
         route = resolve(call.method, segs)
+        if route.delegated_only and not is_delegated(ctx.claims):
+            raise GraphError(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
         perms = route.perms
         if route.self_key is not None and _is_self(ctx, route.self_key):
             perms = ME

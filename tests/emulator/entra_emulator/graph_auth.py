@@ -120,7 +120,13 @@ def authenticate(state, authorization: Optional[str], host: str, now: Optional[f
 
 
 def is_delegated(claims: dict) -> bool:
-    """A user token (``scp``) rather than an app-only token (``roles``)."""
+    """A user token (``scp``) rather than an app-only token (``roles``, ``idtyp: app``).
+
+    ``idtyp`` decides when present (an app token without any role is still app-only); older
+    tokens without it are delegated when they carry ``scp`` or no ``roles``.
+    """
+    if claims.get("idtyp"):
+        return claims["idtyp"] != "app"
     return bool(claims.get("scp")) or not claims.get("roles")
 
 
@@ -132,7 +138,11 @@ def granted(claims: dict) -> set:
 
 
 def require(claims: dict, any_of: Iterable[str]) -> None:
-    """Raise Graph's 403 unless the token holds at least one of ``any_of``."""
+    """Raise Graph's 403 unless the token holds at least one of ``any_of``.
+
+    App-only tokens are judged by their application permissions (``roles``) only: e.g. /users needs
+    User.Read.All, User.ReadWrite.All, Directory.Read.All or Directory.ReadWrite.All.
+    """
     held = granted(claims)
     if not any(p.lower() in held for p in any_of):
         raise GraphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")

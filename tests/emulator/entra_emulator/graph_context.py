@@ -75,8 +75,8 @@ class GraphContext:
 
     @property
     def user(self) -> str:
-        """The caller's user name as faults and logs key it."""
-        return self.claims.get("upn") or self.claims.get("preferred_username") or ""
+        """The caller as faults and logs key it: the user name, or the client id of an app-only token."""
+        return self.claims.get("upn") or self.claims.get("preferred_username") or self.claims.get("appid") or ""
 
     def common_headers(self) -> dict:
         """Headers every Graph response carries."""

@@ -22,6 +22,7 @@ class Route:
     perms: Optional[Tuple[str, ...]]
     params: dict = field(default_factory=dict)
     self_key: Optional[str] = None   # /users/{key}: the caller reading itself needs only ME
+    delegated_only: bool = False     # /me: an app-only token gets 400, whatever its roles
 
 
 def _pick(method: str, table: dict, params: Optional[dict] = None, self_key: Optional[str] = None) -> Route:
@@ -86,7 +87,9 @@ def resolve(method: str, segs: list) -> Route:
     if head == "me":
         if len(segs) > 1:
             raise bad_segment(segs[1])
-        return _pick(method, {"GET": (h.get_me, ME)})
+        route = _pick(method, {"GET": (h.get_me, ME)})
+        route.delegated_only = True
+        return route
     if head in ("users", "groups"):
         return _collection(method, segs, head)
     raise bad_segment(segs[0])

@@ -8,7 +8,7 @@ HTTP machinery in one place.
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 from urllib.parse import parse_qs
 
 
@@ -69,13 +69,18 @@ class Response:
     """What a handler answers.
 
     ``reset=True`` means "close the TCP connection abruptly without answering",
-    used by fault injection to imitate a dropped connection.
+    used by fault injection to imitate a dropped connection.  ``stream`` (with
+    ``length``) replaces ``body`` for answers too large or too slow to build at once:
+    an iterable of byte chunks the server writes as they come; it may stop early, and
+    then the server closes the connection (the client sees a short body).
     """
 
     status: int
     body: bytes = b""
     headers: dict = field(default_factory=dict)
     reset: bool = False
+    stream: Optional[Iterable[bytes]] = None
+    length: Optional[int] = None
 
 
 def json_response(status: int, obj: Any, headers: Optional[dict] = None) -> Response:

@@ -17,7 +17,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from . import admin, discovery, errors, token_endpoint, wstrust
+from . import admin, device_code, discovery, errors, federation_issuer, token_endpoint, wstrust
 from .http import Request, json_response, text_response
 
 _TENANT = r"^/(?P<tenant>[^/]+)"
@@ -32,6 +32,13 @@ ROUTES = [
      lambda s, r, m: discovery.jwks(s, r, m.group("tenant"))),
     ("POST", re.compile(_TENANT + r"/oauth2/v2\.0/token/?$"), "token",
      lambda s, r, m: token_endpoint.handle(s, r, m.group("tenant"))),
+    ("POST", re.compile(_TENANT + r"/oauth2/v2\.0/devicecode/?$"), "devicecode",
+     lambda s, r, m: device_code.initiate(s, r, m.group("tenant"))),
+    ("GET", re.compile(r"^/devicelogin/?$"), "devicelogin", lambda s, r, m: device_code.verification_page(s, r)),
+    ("GET", re.compile(r"^/federation/(?P<name>[^/]+)/\.well-known/openid-configuration/?$"), "federation",
+     lambda s, r, m: federation_issuer.openid_configuration(s, r, m.group("name"))),
+    ("GET", re.compile(r"^/federation/(?P<name>[^/]+)/jwks/?$"), "federation",
+     lambda s, r, m: federation_issuer.jwks(s, r, m.group("name"))),
     ("GET", re.compile(r"^/adfs/services/trust/mex/?$"), "mex", lambda s, r, m: wstrust.mex(s, r)),
     ("POST", re.compile(r"^/adfs/services/trust/(?P<version>13|2005)/usernamemixed/?$"), "wstrust",
      lambda s, r, m: wstrust.usernamemixed(s, r, m.group("version"))),
@@ -116,15 +123,35 @@ class Handler(BaseHTTPRequestHandler):
                                               ", fault " + request.fault if request.fault else ""), flush=True)
 
     def _send(self, response):
-        self.send_response(response.status)
+        """Status line, headers (exactly one ``Server`` and one ``Date``), then the body or stream."""
+        self.send_response_only(response.status)
         headers = dict(response.headers)
         headers.setdefault("Content-Type", "application/json; charset=utf-8")
+        names = {name.lower() for name in headers}
+        if "server" not in names:
+            self.send_header("Server", self.version_string())
+        if "date" not in names:
+            self.send_header("Date", self.date_time_string())
         for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
+        length = response.length if response.stream is not None else len(response.body)
+        if length is not None:
+            self.send_header("Content-Length", str(length))
+        else:
+            self.close_connection = True
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "HEAD":
+            return
+        if response.stream is None:
             self.wfile.write(response.body)
+            return
+        sent = 0
+        for chunk in response.stream:
+            self.wfile.write(chunk)
+            self.wfile.flush()
+            sent += len(chunk)
+        if length is None or sent != length:
+            self.close_connection = True
 
     def _reset(self):
         """Abort the connection: SO_LINGER 0 makes close() send a TCP RST, no TLS close_notify."""

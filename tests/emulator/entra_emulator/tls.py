@@ -1,5 +1,4 @@
-"""Run-time certificates: a throw-away CA, the HTTPS server certificate it signs,
-and the self-signed certificate that carries the token-signing key in the JWKS.
+"""Run-time certificates: a throw-away CA and the HTTPS server certificate it signs.
 
 Everything is generated at start into the state directory and never committed, so
 clients trust the emulator only through the CA bundle option, the way users behind
@@ -13,27 +12,14 @@ import os
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
-
-def _name(common_name):
-    return x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Entra emulator (test only)"),
-        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-    ])
+from .keystore import subject_name, write_file
 
 
 def _validity(builder, days):
     now = datetime.datetime.now(datetime.timezone.utc)
     return builder.not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=days))
-
-
-def _write(path, data, mode=0o644):
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
 
 
 def _san_entries(host):
@@ -49,13 +35,34 @@ def _san_entries(host):
     return entries
 
 
-def generate_tls(state_dir, host):
-    """Create ``ca.pem``, ``server.pem`` (leaf + CA) and ``server-key.pem``; return their paths.
+def not_valid_after(cert):
+    """The certificate's end of validity as an aware datetime (any cryptography version)."""
+    value = getattr(cert, "not_valid_after_utc", None)
+    return value if value is not None else cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
 
-    EC P-256 keys keep start-up fast; the leaf's SANs cover ``host``, localhost and 127.0.0.1.
-    """
+
+def not_valid_before(cert):
+    """The certificate's start of validity as an aware datetime (any cryptography version)."""
+    value = getattr(cert, "not_valid_before_utc", None)
+    return value if value is not None else cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+
+
+def _load_ca(state_dir):
+    """The CA kept in ``state_dir`` by an earlier run (so clients that trust ca.pem keep trusting), or None."""
+    cert_path, key_path = os.path.join(state_dir, "ca.pem"), os.path.join(state_dir, "ca-key.pem")
+    if not (os.path.exists(cert_path) and os.path.exists(key_path)):
+        return None
+    with open(cert_path, "rb") as handle:
+        cert = x509.load_pem_x509_certificate(handle.read())
+    with open(key_path, "rb") as handle:
+        key = serialization.load_pem_private_key(handle.read(), password=None)
+    remaining = not_valid_after(cert) - datetime.datetime.now(datetime.timezone.utc)
+    return (key, cert) if remaining > datetime.timedelta(days=1) else None
+
+
+def _new_ca():
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = _name("Entra emulator test CA")
+    ca_name = subject_name("Entra emulator test CA")
     ca_builder = _validity(x509.CertificateBuilder(), 30).subject_name(ca_name).issuer_name(ca_name)
     ca_cert = (ca_builder.public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
@@ -64,9 +71,22 @@ def generate_tls(state_dir, host):
                                             crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
                .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
                .sign(ca_key, hashes.SHA256()))
+    return ca_key, ca_cert
+
+
+def generate_tls(state_dir, host):
+    """Create (or keep) ``ca.pem`` and ``ca-key.pem``, and issue ``server.pem`` (leaf + CA) and ``server-key.pem``.
+
+    The CA survives restarts with the same state directory, so a client that trusts ``ca.pem`` keeps
+    trusting a restarted emulator; the leaf is issued at every start (its SANs follow ``host``).
+    EC P-256 keys keep start-up fast; the leaf's SANs cover ``host``, localhost and 127.0.0.1.
+    """
+    loaded = _load_ca(state_dir)
+    ca_key, ca_cert = loaded or _new_ca()
+    ca_name = ca_cert.subject
 
     key = ec.generate_private_key(ec.SECP256R1())
-    leaf_builder = _validity(x509.CertificateBuilder(), 30).subject_name(_name(host)).issuer_name(ca_name)
+    leaf_builder = _validity(x509.CertificateBuilder(), 30).subject_name(subject_name(host)).issuer_name(ca_name)
     leaf = (leaf_builder.public_key(key.public_key()).serial_number(x509.random_serial_number())
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.SubjectAlternativeName(_san_entries(host)), critical=False)
@@ -81,15 +101,11 @@ def generate_tls(state_dir, host):
         "cert": os.path.join(state_dir, "server.pem"),
         "key": os.path.join(state_dir, "server-key.pem"),
     }
-    _write(paths["ca"], ca_pem)
-    _write(paths["cert"], leaf.public_bytes(serialization.Encoding.PEM) + ca_pem)
-    _write(paths["key"], key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+    if loaded is None:
+        write_file(os.path.join(state_dir, "ca-key.pem"), ca_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()), 0o600)
+        write_file(paths["ca"], ca_pem)
+    write_file(paths["cert"], leaf.public_bytes(serialization.Encoding.PEM) + ca_pem)
+    write_file(paths["key"], key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()), 0o600)
     return paths
-
-
-def self_signed_for_key(private_key, common_name, days=365):
-    """A self-signed certificate for the token-signing key (JWKS ``x5c`` and ``x5t``)."""
-    builder = _validity(x509.CertificateBuilder(), days).subject_name(_name(common_name)).issuer_name(_name(common_name))
-    return (builder.public_key(private_key.public_key()).serial_number(x509.random_serial_number())
-            .sign(private_key, hashes.SHA256()))

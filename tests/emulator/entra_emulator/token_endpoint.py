@@ -1,50 +1,45 @@
-"""``POST /{tenant}/oauth2/v2.0/token``: the password, refresh_token and SAML bearer grants.
+"""``POST /{tenant}/oauth2/v2.0/token``: dispatch by grant type; the password, refresh_token and SAML grants.
 
 Checks run in the order Entra applies them, so one request shows the first problem:
-tenant (AADSTS90002; ``/common`` and ``/consumers`` refuse the password and SAML grants
-with AADSTS9001023), request shape (900144, 70003), client (700016, 7000218 with 401),
-scope shape (70011, 28000), credentials and account state (50034, 50053, 50126, 50057,
-50055, 53003, 50076/50079, 50158), resource and consent (500011, 65001).
+tenant (AADSTS90002; ``/common`` and ``/consumers`` refuse the password, SAML and client
+credentials grants with AADSTS9001023), request shape (900144, 70003), client (700016,
+7000218 with 401, or the client credential when one is sent), scope shape (70011, 28000),
+credentials and account state (50034, 50053, 50126, 50057, 50055, 53003, 50076/50079, 50158),
+resource and consent (500011, 65001).  The device-code grant lives in device_code.py, the
+client-credentials grant in client_credentials.py.
 
 Refresh tokens: every redemption returns a new one; the old one stays usable (Entra
-does not invalidate on use) until it expires by inactivity (700082) or the user's
-tokens are revoked (50173).
+does not invalidate on use) until it expires by inactivity (700082), the user's tokens are
+revoked (50173) or Conditional Access sign-in frequency ends the session (70043).  The MFA
+a device-code sign-in satisfied stays in the session, so its refresh tokens do not hit the
+MFA requirement that a password sign-in meets.
 """
 
 import base64
 import binascii
 import re
 
-from . import errors, scopes, tokens
+from . import client_credentials, device_code, errors
+from .errors import Refusal
 from .faults import apply as apply_fault
-from .http import json_response
+from .issuance import gate, grant_scopes, mfa_gate, new_session, parse_scopes, user_tokens
 
 PASSWORD = "password"
 REFRESH = "refresh_token"
 SAML11 = "urn:ietf:params:oauth:grant-type:saml1_1-bearer"
 SAML2 = "urn:ietf:params:oauth:grant-type:saml2-bearer"
-GRANTS = (PASSWORD, REFRESH, SAML11, SAML2)
-CA_POLICY_ID = "2d5b3c6f-8a1e-4f0b-9c7d-6e5a4b3c2d1e"
+DEVICE_CODE = device_code.GRANT_TYPE
+CLIENT_CREDENTIALS = client_credentials.GRANT_TYPE
+GRANTS = (PASSWORD, REFRESH, SAML11, SAML2, DEVICE_CODE, CLIENT_CREDENTIALS)
 
 _ASSERTION_ID = re.compile(r'\s(?:AssertionID|ID)="([^"]+)"')
-
-
-class Refusal(Exception):
-    """Stop processing and answer with an Entra error (``code``, message fields, extras)."""
-
-    def __init__(self, code, claims=None, error=None, **fmt):
-        super().__init__(code)
-        self.code = code
-        self.claims = claims
-        self.error = error
-        self.fmt = fmt
 
 
 def handle(state, request, segment):
     """Answer one token request; every failure is an Entra error body."""
     form = request.form()
     grant_type = form.get("grant_type")
-    context = {"record": None, "assertion": None}
+    context = {"record": None, "assertion": None, "device": None}
     user_hint = _user_hint(state, form, grant_type, context)
     failure = apply_fault(state.faults, request, "token", user=user_hint, grant_type=grant_type)
     if failure is not None:
@@ -52,12 +47,14 @@ def handle(state, request, segment):
     try:
         return _issue(state, request, segment, form, grant_type, context)
     except Refusal as refusal:
-        return errors.entra_error(refusal.code, state.url, request, claims=refusal.claims, error=refusal.error,
-                                  **refusal.fmt)
+        return refusal.response(state.url, request)
 
 
 def _user_hint(state, form, grant_type, context):
-    """Who the request is about, for faults and the log (never the secret itself)."""
+    """Who the request is about, for faults and the log (never the secret itself).
+
+    Client-credentials requests are about the application: their hint is its client id.
+    """
     if grant_type == PASSWORD:
         return form.get("username")
     if grant_type == REFRESH and form.get("refresh_token"):
@@ -66,6 +63,11 @@ def _user_hint(state, form, grant_type, context):
     if grant_type in (SAML11, SAML2) and form.get("assertion"):
         context["assertion"] = _assertion_record(state, form["assertion"])
         return context["assertion"]["upn"] if context["assertion"] else None
+    if grant_type == DEVICE_CODE and form.get("device_code"):
+        context["device"] = state.device_codes.by_device_code(form["device_code"])
+        return (context["device"] or {}).get("user")
+    if grant_type == CLIENT_CREDENTIALS:
+        return (form.get("client_id") or "").lower() or None
     return None
 
 
@@ -83,48 +85,40 @@ def _issue(state, request, segment, form, grant_type, context):
     if not grant_type:
         raise Refusal(900144, param="grant_type")
     key = segment.lower()
-    if key in ("common", "consumers") and grant_type != REFRESH:
+    if key in ("common", "consumers") and grant_type not in (REFRESH, DEVICE_CODE):
         raise Refusal(9001023)
     if grant_type not in GRANTS:
         raise Refusal(70003, grant_type=grant_type)
     client_id = form.get("client_id")
     if not client_id:
         raise Refusal(900144, param="client_id")
-    if grant_type == PASSWORD:
-        for name in ("username", "password"):
-            if not form.get(name):
-                raise Refusal(900144, param=name)
-    if grant_type == REFRESH and not form.get("refresh_token"):
-        raise Refusal(900144, param="refresh_token")
-    if grant_type in (SAML11, SAML2) and not form.get("assertion"):
-        raise Refusal(900144, param="assertion")
+    if grant_type == CLIENT_CREDENTIALS:
+        return client_credentials.issue(state, request, segment, form)
+    if grant_type == DEVICE_CODE:
+        return device_code.redeem(state, request, segment, form, context["device"])
+    required = {PASSWORD: ("username", "password"), REFRESH: ("refresh_token",)}.get(grant_type, ("assertion",))
+    for name in required:
+        if not form.get(name):
+            raise Refusal(900144, param=name)
 
     tenant = _tenant(state, key, segment, form, grant_type, context)
-    app = _client(state, tenant, client_id, form)
-    scope_string = form.get("scope") or (context["record"] or {}).get("scope", "")
-    try:
-        wanted = scopes.parse(scope_string)
-    except scopes.ScopeError as problem:
-        raise Refusal(problem.code, **problem.fmt) from None
+    app = client_credentials.authenticate_client(state, tenant, client_id, form)
+    wanted = parse_scopes(form.get("scope") or (context["record"] or {}).get("scope", ""))
 
+    now = state.clock.now()
     if grant_type == PASSWORD:
         user = _password_user(state, tenant, form)
-        _mfa_gate(user, wanted)
+        mfa_gate(user, wanted)
+        session = new_session(now)
     elif grant_type == REFRESH:
         user = _refresh_user(state, tenant, app, form, context["record"], wanted)
+        session = {k: context["record"][k] for k in ("auth_time", "mfa", "amr") if k in context["record"]}
     else:
         user = _assertion_user(state, tenant, context["assertion"], wanted)
+        session = new_session(now, amr=["pwd", "fed"])
     request.user = user["upn"]
-
-    try:
-        granted = scopes.grant(wanted, app, tenant, user_consented=user["state"] != "consent_missing",
-                               extra_resources=state.scenario.get("resources", []))
-    except scopes.ScopeError as problem:
-        fmt = dict(problem.fmt)
-        if problem.code == 65001:
-            fmt.update(client_id=app["client_id"], app_name=app["display_name"])
-        raise Refusal(problem.code, **fmt) from None
-    return _success(state, request, tenant, user, app, granted, wanted)
+    granted = grant_scopes(state, wanted, app, tenant, user)
+    return user_tokens(state, request, tenant, user, app, granted, wanted, session)
 
 
 def _tenant(state, key, segment, form, grant_type, context):
@@ -150,55 +144,13 @@ def _tenant(state, key, segment, form, grant_type, context):
     return state.find_tenant(context["assertion"]["tenant_id"])
 
 
-def _client(state, tenant, client_id, form):
-    """The application: it must exist in the tenant and be allowed to use public client flows."""
-    app = state.find_app(tenant, client_id)
-    if app is None:
-        raise Refusal(700016, client_id=client_id, tenant_name=tenant["display_name"])
-    secret = form.get("client_secret")
-    if secret is not None or form.get("client_assertion"):
-        if app.get("client_secret") and secret == app["client_secret"]:
-            return app
-        raise Refusal(7000215, client_id=app["client_id"])
-    if not app["public_client"]:
-        raise Refusal(7000218)
-    return app
-
-
-def _gate(user, password=None, refresh=False):
-    """Account-state checks after the credentials; raise the matching Refusal."""
-    status = user["state"]
-    if status == "locked":
-        raise Refusal(50053)
-    if password is not None and password != user["password"]:
-        raise Refusal(50126)
-    if status == "disabled" or not user.get("account_enabled", True):
-        raise Refusal(50057)
-    if status == "password_expired" and not refresh:
-        raise Refusal(50055)
-    if status == "conditional_access":
-        raise Refusal(53003, claims=errors.ca_claims(user.get("ca_policy_id", CA_POLICY_ID)))
-
-
-def _mfa_gate(user, wanted, refresh=False):
-    """MFA and external challenges (the message names the resource's app id)."""
-    status = user["state"]
-    resource_app = scopes.GRAPH_APP_ID if wanted["resource"] == scopes.GRAPH else wanted["written"]
-    error = "interaction_required" if refresh else None
-    claims = errors.ca_claims(user["ca_policy_id"]) if user.get("ca_policy_id") else None
-    if status == "mfa_required":
-        raise Refusal(50076, claims=claims, error=error, resource_app=resource_app)
-    if status == "mfa_enrollment":
-        raise Refusal(50079, claims=claims, error=error, resource_app=resource_app)
-    if status == "external_challenge":
-        raise Refusal(50158)
-
-
 def _password_user(state, tenant, form):
     _unused, user = state.find_user(form["username"], tenant)
     if user is None:
         raise Refusal(50034, tenant=tenant["id"])
-    _gate(user, password=form["password"])
+    if user.get("federated") and tenant.get("legacy_federated_errors") and form["password"] != user["password"]:
+        raise errors.LegacyRefusal([70002, 50126])
+    gate(user, password=form["password"])
     return user
 
 
@@ -217,8 +169,13 @@ def _refresh_user(state, tenant, app, form, record, wanted):
     _unused, user = state.find_user(record["upn"], tenant)
     if user is None:
         raise Refusal(50034, tenant=tenant["id"])
-    _gate(user, refresh=True)
-    _mfa_gate(user, wanted, refresh=True)
+    frequency = state.sign_in_frequency(user)
+    auth_time = record.get("auth_time", record["issued_at"])
+    if frequency is not None and state.clock.now() > auth_time + frequency:
+        raise Refusal(70043, issued=errors.iso_timestamp(auth_time), seconds=frequency)
+    gate(user, refresh=True)
+    if not record.get("mfa"):
+        mfa_gate(user, wanted, refresh=True)
     state.refresh_tokens.touch(form["refresh_token"])
     return user
 
@@ -229,29 +186,6 @@ def _assertion_user(state, tenant, assertion, wanted):
     _unused, user = state.find_user(assertion["upn"], tenant)
     if user is None:
         raise Refusal(50034, tenant=tenant["id"])
-    _gate(user)
-    _mfa_gate(user, wanted)
+    gate(user)
+    mfa_gate(user, wanted)
     return user
-
-
-def _success(state, request, tenant, user, app, granted, wanted):
-    """Entra's v2 token response (fields in Entra's order)."""
-    access_lifetime, refresh_lifetime = state.lifetimes(user)
-    now = state.clock.now()
-    body = {
-        "token_type": "Bearer",
-        "scope": " ".join(granted["echo"]),
-        "expires_in": access_lifetime,
-        "ext_expires_in": access_lifetime,
-        "access_token": tokens.access_token(state.keys, tenant, user, app, granted, now, access_lifetime,
-                                            ip_address=request.client or "127.0.0.1"),
-    }
-    if "offline_access" in wanted["oidc"]:
-        body["refresh_token"] = state.refresh_tokens.issue(tenant["id"], app["client_id"], user["upn"],
-                                                           refresh_lifetime, scope=" ".join(wanted["raw"]))
-    if "openid" in wanted["oidc"]:
-        body["id_token"] = tokens.id_token(state.keys, state.url, tenant, user, app, now)
-    if request.form().get("client_info") == "1":
-        body["client_info"] = tokens.client_info(user, tenant)
-    headers = errors.ests_headers(tokens.new_guid(), errors.correlation_id(request), request)
-    return json_response(200, body, headers)

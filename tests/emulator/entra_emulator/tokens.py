@@ -20,9 +20,8 @@ import uuid
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .tls import self_signed_for_key
+from . import keystore
 
 GRAPH_AUDIENCES = ("https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000",
                    "https://graph.microsoft.com/")
@@ -35,7 +34,8 @@ def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _b64url_uint(value):
+def b64url_uint(value):
+    """An unsigned integer as JWK writes it (big-endian, unpadded base64url)."""
     return b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
 
 
@@ -61,16 +61,19 @@ class SigningKey:
         self.x5c = base64.b64encode(der).decode("ascii")
 
     @classmethod
-    def generate(cls, base_url):
-        """A fresh 2048-bit key and its self-signed certificate."""
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        return cls(key, self_signed_for_key(key, "accounts.emulator " + base_url))
+    def generate(cls, base_url, state_dir=None):
+        """The signing key kept in ``state_dir`` (created on first start), or a fresh one without a state directory.
+
+        Keeping it means a restarted emulator still accepts the tokens it issued before.
+        """
+        key, cert, _unused = keystore.key_and_certificate(state_dir, "token-signing", "accounts.emulator " + base_url)
+        return cls(key, cert)
 
     def jwk(self, issuer=None):
         """This key as a JWK, in Entra's layout (kty, use, kid, x5t, n, e, x5c, issuer)."""
         numbers = self.public_key.public_numbers()
         key = {"kty": "RSA", "use": "sig", "kid": self.kid, "x5t": self.kid,
-               "n": _b64url_uint(numbers.n), "e": _b64url_uint(numbers.e), "x5c": [self.x5c]}
+               "n": b64url_uint(numbers.n), "e": b64url_uint(numbers.e), "x5c": [self.x5c]}
         if issuer:
             key["issuer"] = issuer
         return key
@@ -135,6 +138,42 @@ def access_token(key, tenant, user, app, granted, now, lifetime, ip_address="127
         "uti": _opaque(16),
         "ver": "1.0",
     }
+    return key.sign(claims)
+
+
+def service_principal_id(app):
+    """The object id of an app's service principal in a tenant (stable per client id)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "serviceprincipal:" + app["client_id"]))
+
+
+def app_access_token(key, tenant, app, aud, roles, now, lifetime, appidacr="1"):
+    """A v1.0 app-only access token (client credentials): ``roles``, no ``scp``, ``idtyp: app``.
+
+    ``appidacr`` is "1" for a client secret, "2" for a certificate or federated assertion.
+    """
+    issuer = access_token_issuer(tenant["id"])
+    oid = service_principal_id(app)
+    claims = {
+        "aud": aud,
+        "iss": issuer,
+        "iat": int(now),
+        "nbf": int(now),
+        "exp": int(now) + int(lifetime),
+        "aio": _opaque(),
+        "app_displayname": app["display_name"],
+        "appid": app["client_id"],
+        "appidacr": appidacr,
+        "idp": issuer,
+        "idtyp": "app",
+        "oid": oid,
+        "rh": "0." + _opaque(),
+        "sub": oid,
+        "tid": tenant["id"],
+        "uti": _opaque(16),
+        "ver": "1.0",
+    }
+    if roles:
+        claims["roles"] = list(roles)
     return key.sign(claims)
 
 

@@ -21,7 +21,7 @@ def test_ready_json_contract(emulator):
 
 
 def test_log_never_contains_secrets(emu):
-    app = emu.app()
+    app = emu.public_app()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         result = app.acquire_token_by_username_password(emu.demo["username"], emu.demo["password"], scopes=["User.Read"])

@@ -37,7 +37,7 @@ def test_429_with_and_without_retry_after(emu):
 def test_server_errors_make_msal_raise(emu, status):
     emu.add_fault(endpoint="token", kind="status", status=status, times=1)
     with pytest.raises(Exception, match=str(status)):
-        _acquire(emu.app(), emu.demo["username"], emu.demo["password"])
+        _acquire(emu.public_app(), emu.demo["username"], emu.demo["password"])
 
 
 def test_connection_reset(emu):
@@ -51,7 +51,7 @@ def test_connection_reset(emu):
 def test_html_and_truncated_bodies_break_json(emu):
     emu.add_fault(endpoint="token", kind="html", status=200, times=1)
     with pytest.raises(ValueError):
-        _acquire(emu.app(), emu.demo["username"], emu.demo["password"])
+        _acquire(emu.public_app(), emu.demo["username"], emu.demo["password"])
     emu.add_fault(endpoint="token", kind="truncated", times=1)
     response = _password(emu)
     assert response.status_code == 200
@@ -96,10 +96,10 @@ def test_probability_zero_and_one(emu):
 def test_fault_on_mex_and_wstrust_breaks_federation(emu):
     emu.add_fault(endpoint="mex", kind="status", status=503, times=1)
     with pytest.raises(Exception, match="HTTP Error: 503"):
-        _acquire(emu.app(), "alice@fabrikam.example", "Alice-Passw0rd!")
+        _acquire(emu.public_app(), "alice@fabrikam.example", "Alice-Passw0rd!")
     emu.add_fault(endpoint="wstrust", kind="html", status=503, times=1)
     with pytest.raises(Exception):
-        _acquire(emu.app(), "alice@fabrikam.example", "Alice-Passw0rd!")
+        _acquire(emu.public_app(), "alice@fabrikam.example", "Alice-Passw0rd!")
 
 
 def test_fault_admin_validation(emu):

@@ -8,19 +8,16 @@ unmodified msal.
 """
 
 import json
-import os
 import socket
 import ssl
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import pytest
 
-RUN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "run.py")
+from client import EmulatorClient
+
 SEEDED = 2500
 EVENTUAL = {"ConsistencyLevel": "eventual"}
 
@@ -34,22 +31,12 @@ def _free_port():
 @pytest.fixture(name="graph_emu", scope="module")
 def fixture_graph_emu(tmp_path_factory):
     """A running emulator with 2 500 seeded users: its ready.json plus an SSL context and a token."""
-    state_dir = tmp_path_factory.mktemp("graph-e2e")
-    proc = subprocess.Popen([sys.executable, RUN, "--state-dir", str(state_dir), "--port", str(_free_port()),  # pylint: disable=consider-using-with
-                             "--seed-users", str(SEEDED)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    ready_path = state_dir / "ready.json"
-    deadline = time.monotonic() + 60
-    while not ready_path.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("emulator did not start: " + proc.stderr.read().decode(errors="replace"))
-        time.sleep(0.1)
-    ready = json.loads(ready_path.read_text())
+    client = EmulatorClient.start(str(tmp_path_factory.mktemp("graph-e2e")), port=_free_port(), seed_users=SEEDED)
+    ready = dict(client.ready)
     ready["ssl"] = ssl.create_default_context(cafile=ready["ca_path"])
     ready["token"] = _password_token(ready)
     yield ready
-    proc.terminate()
-    proc.wait(timeout=20)
+    client.stop()
 
 
 def _request(emu, method, url, token=None, headers=None, body=None, form=None):
@@ -165,7 +152,7 @@ def test_expiry_via_emulator_clock(graph_emu):
 
 def test_msal_token_works_on_graph(emu):
     """The issue's story: unmodified msal signs in by username/password, Graph /me accepts the token."""
-    app = emu.app()
+    app = emu.public_app()
     result = app.acquire_token_by_username_password(emu.demo["username"], emu.demo["password"], scopes=["User.Read"])
     assert "access_token" in result, result
     response = emu.session.get(emu.ready["graph_url"] + "/v1.0/me", headers={"Authorization": "Bearer " + result["access_token"]},

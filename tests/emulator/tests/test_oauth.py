@@ -43,11 +43,11 @@ def test_unknown_tenant_is_aadsts90002(emu):
     body = token.json()
     assert (body["error"], body["error_codes"]) == ("invalid_request", [90002])
     with pytest.raises(ValueError):
-        emu.app(tenant="nosuch.example")
+        emu.public_app(tenant="nosuch.example")
 
 
 def test_managed_success_then_served_from_cache(emu):
-    app = emu.app()
+    app = emu.public_app()
     result = _acquire(app, emu.demo["username"], emu.demo["password"])
     assert "access_token" in result, result
     assert result["token_type"] == "Bearer"
@@ -66,7 +66,7 @@ def test_managed_success_then_served_from_cache(emu):
 
 
 def test_default_scope_echo_and_silent_hit(emu):
-    app = emu.app()
+    app = emu.public_app()
     result = _acquire(app, emu.demo["username"], emu.demo["password"], GRAPH_DEFAULT)
     assert "access_token" in result, result
     echoed = result["scope"].split()
@@ -81,7 +81,7 @@ def test_default_scope_echo_and_silent_hit(emu):
 
 
 def test_other_resource_with_refresh_token(emu):
-    app = emu.app()
+    app = emu.public_app()
     assert "access_token" in _acquire(app, emu.demo["username"], emu.demo["password"])
     account = app.get_accounts()[0]
     arm = app.acquire_token_silent(["https://management.core.windows.net//.default"], account=account)
@@ -93,7 +93,7 @@ def test_other_resource_with_refresh_token(emu):
 
 
 def test_refresh_after_expiry_rotates_refresh_token(emu):
-    app = emu.app()
+    app = emu.public_app()
     first = _acquire(app, "short@contoso.example", "Short-Passw0rd!")
     assert first["expires_in"] == 5
     account = app.get_accounts(username="short@contoso.example")[0]
@@ -111,7 +111,7 @@ def test_refresh_after_expiry_rotates_refresh_token(emu):
 
 
 def test_revoked_refresh_token_is_aadsts50173(emu):
-    app = emu.app()
+    app = emu.public_app()
     assert "access_token" in _acquire(app, "adele.vance@contoso.example", "Adele-Passw0rd!")
     account = app.get_accounts()[0]
     emu.admin("POST", "revoke", {"user": "adele.vance@contoso.example"})
@@ -121,11 +121,11 @@ def test_revoked_refresh_token_is_aadsts50173(emu):
     assert result["error_description"].startswith("AADSTS50173: The provided grant has expired due to it being revoked")
     assert _token_entries(emu)[-1]["status"] == 400
     # A fresh password sign-in works again after revocation.
-    assert "access_token" in _acquire(emu.app(), "adele.vance@contoso.example", "Adele-Passw0rd!")
+    assert "access_token" in _acquire(emu.public_app(), "adele.vance@contoso.example", "Adele-Passw0rd!")
 
 
 def test_expired_refresh_token_is_aadsts700082(emu):
-    app = emu.app()
+    app = emu.public_app()
     assert "access_token" in _acquire(app, "megan.bowen@contoso.example", "Megan-Passw0rd!")
     emu.admin("POST", "clock", {"advance": 86400 + 60})
     result = app.acquire_token_silent_with_error(SCOPES, account=app.get_accounts()[0], force_refresh=True)
@@ -134,7 +134,7 @@ def test_expired_refresh_token_is_aadsts700082(emu):
 
 
 def test_federated_user_signs_in_through_wstrust(emu):
-    app = emu.app()
+    app = emu.public_app()
     result = _acquire(app, "alice@fabrikam.example", "Alice-Passw0rd!")
     assert "access_token" in result, result
     assert result["id_token_claims"]["preferred_username"] == "alice@fabrikam.example"
@@ -147,7 +147,7 @@ def test_federated_user_signs_in_through_wstrust(emu):
 
 
 def test_federated_wrong_password_fails_like_adfs(emu):
-    app = emu.app()
+    app = emu.public_app()
     with pytest.raises(RuntimeError, match="ID3242: The security token could not be authenticated or authorized"):
         _acquire(app, "alice@fabrikam.example", "wrong")
     wstrust = emu.requests_log(endpoint="wstrust")
@@ -166,31 +166,31 @@ def test_federated_wstrust_2005_endpoint(emu):
 
 def test_msa_account_is_refused_before_any_token_request(emu):
     with pytest.raises(ValueError, match="Unable to find wstrust endpoint from MEX"):
-        _acquire(emu.app(), "someone@outlook.example", "whatever")
+        _acquire(emu.public_app(), "someone@outlook.example", "whatever")
     assert not emu.requests_log(endpoint="token")
 
 
 @pytest.mark.parametrize("tenant", ["common", "consumers"])
 def test_common_and_consumers_refuse_ropc(emu, tenant):
-    result = _acquire(emu.app(tenant=tenant), emu.demo["username"], emu.demo["password"])
+    result = _acquire(emu.public_app(tenant=tenant), emu.demo["username"], emu.demo["password"])
     assert result["error"] == "invalid_request"
     assert result["error_codes"] == [9001023]
     assert "/organizations or tenant-specific endpoint" in result["error_description"]
 
 
 def test_organizations_resolves_tenant_from_username(emu):
-    app = emu.app(tenant="organizations")
+    app = emu.public_app(tenant="organizations")
     result = _acquire(app, emu.demo["username"], emu.demo["password"])
     assert "access_token" in result, result
     assert result["id_token_claims"]["tid"] == emu.tenant_id
     account = app.get_accounts()[0]
     assert app.acquire_token_silent(SCOPES, account=account)["token_source"] == "cache"
-    other = _acquire(emu.app(tenant="organizations"), "nora@northwind.example", "Nora-Passw0rd!")
+    other = _acquire(emu.public_app(tenant="organizations"), "nora@northwind.example", "Nora-Passw0rd!")
     assert other["id_token_claims"]["tid"] == emu.ready["tenants"][1]["id"]
 
 
 def test_tokens_verify_against_jwks(emu):
-    result = _acquire(emu.app(), emu.demo["username"], emu.demo["password"])
+    result = _acquire(emu.public_app(), emu.demo["username"], emu.demo["password"])
     keys = emu.session.get("%s/%s/discovery/v2.0/keys" % (emu.url, emu.demo["tenant"])).json()
     jwk = jwt.PyJWK(keys["keys"][0])
     header = jwt.get_unverified_header(result["access_token"])
