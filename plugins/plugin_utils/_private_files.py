@@ -96,9 +96,11 @@ def check_private_directory(directory: str, what: str) -> bool:
         raise CacheStoreError(
             '%s %s is writable by group or others (mode %s); run: chmod 700 %s'
             % (what, directory, mode_text(st.st_mode), directory), directory)
-    if euid != 0 and (st.st_mode & stat.S_IRWXU) != stat.S_IRWXU:
+    # Reading needs r and x; a directory without w still serves cached tokens, and a write to it
+    # fails in check_writable, before any credential is sent.
+    if euid != 0 and (st.st_mode & (stat.S_IRUSR | stat.S_IXUSR)) != (stat.S_IRUSR | stat.S_IXUSR):
         raise CacheStoreError(
-            '%s %s has mode %s, so you cannot read, write or enter it; run: chmod 700 %s'
+            '%s %s has mode %s, so you cannot read or enter it; run: chmod 700 %s'
             % (what, directory, mode_text(st.st_mode), directory), directory)
     return True
 
