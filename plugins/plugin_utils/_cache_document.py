@@ -95,6 +95,9 @@ def entry_problem(section: str, entry) -> str | None:
             continue
         if not _field_ok(value, rule):
             return 'has a %s of the wrong type' % name
+    if 'credential_type' in _SCHEMA[section] and entry['credential_type'] != section:
+        # msal asserts it (remove_at, update_rt...): an AssertionError in the middle of a sign-in
+        return 'has a credential_type other than %s' % section
     return None
 
 
