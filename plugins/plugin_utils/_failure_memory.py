@@ -119,7 +119,7 @@ class FailureMemory:
                 continue
             try:
                 at, hold = float(record['at']), float(record.get('hold') or 0)
-            except (TypeError, ValueError):
+            except (KeyError, TypeError, ValueError):
                 continue
             waiter = waited_since is not None and at >= waited_since and now - at <= OUTAGE_SECONDS
             if waiter or now < at + hold:
