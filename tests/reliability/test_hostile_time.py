@@ -18,12 +18,15 @@ import sys
 import time
 
 from _ansible import inventory, module_kind, module_task, play, run_playbook
+from _hostile_server import HostileTokenServer
+from _layout import account_path, age_access_tokens, load, write_json
 from _procs import WORKER, acquire, run_forked
 from conftest import reliability_user
 
 DRIP_USER, DRIP_PASSWORD = reliability_user(47)
 ANSIBLE_DRIP_USER, ANSIBLE_DRIP_PASSWORD = reliability_user(48)
 BIG_USER, BIG_PASSWORD = reliability_user(49)
+STREAM_USER, STREAM_PASSWORD = reliability_user(46)
 TIMEOUT = 3
 # Generous: the deadline is TIMEOUT per exchange; before 0.2.0 this took minutes.
 BOUND = 30
@@ -93,3 +96,48 @@ def test_oversize_answer_refused_in_bounded_memory(emu, tmp_path):
     assert result["max_rss_kib"] < 200 * 1024, result["max_rss_kib"]
     assert result["elapsed"] < BOUND
     assert _hits(emu, fault) == 1
+
+
+def _refresh_against(emu, tmp_path, server) -> dict:
+    """Options whose cached refresh token (a real one, moved to the server's host) must be redeemed at ``server``."""
+    tenant = emu.demo["tenant_id"]
+    seed = emu.options(STREAM_USER, STREAM_PASSWORD, cache_path=str(tmp_path / "seed"), tenant=tenant)
+    signed_in = acquire(seed)
+    assert signed_in["ok"], signed_in
+    options = emu.options(STREAM_USER, cache_path=str(tmp_path / "cache"), tenant=tenant, authority_host=server.url,
+                          ca_path=server.ca_path, timeout=TIMEOUT)
+    path = account_path(options)
+    os.makedirs(os.path.dirname(path), mode=0o700)
+    os.chmod(tmp_path / "cache", 0o700)
+    write_json(path, json.loads(json.dumps(load(account_path(seed))).replace('"%s"' % emu.host, '"127.0.0.1"')
+                                .replace("-%s-" % emu.host, "-127.0.0.1-")))
+    age_access_tokens(path)
+    return options
+
+
+def test_endless_answer_without_length_is_cut_at_the_cap(emu, tmp_path):
+    """No Content-Length, an endless body: invalid_response once 1 MiB is read, in bounded memory and time."""
+    with HostileTokenServer(tmp_path, "flood") as server:
+        options = _refresh_against(emu, tmp_path, server)
+        result = run_forked([lambda: _fresh_worker(options)], timeout=150)[0]
+        print("endless answer without Content-Length: kind %s, worker max RSS %.0f MiB, %.1f s, server sent %.1f MiB"
+              % (result.get("kind"), result["max_rss_kib"] / 1024, result["elapsed"], server.bytes_sent / 2 ** 20))
+        assert server.token_requests == 1
+    assert result["kind"] == "invalid_response", result
+    assert "more than 1048576 bytes" in result["message"], result["message"]
+    assert result["max_rss_kib"] < 200 * 1024
+    assert result["elapsed"] < BOUND
+    assert server.bytes_sent < 64 * 2 ** 20  # it stopped reading; the server's writes then failed
+
+
+def test_drip_without_length_ends_at_the_deadline(emu, tmp_path):
+    with HostileTokenServer(tmp_path, "drip", interval=0.25) as server:
+        options = _refresh_against(emu, tmp_path, server)
+        result = run_forked([lambda: acquire(options)], timeout=120)[0]
+        time.sleep(0.5)
+        print("drip without Content-Length, timeout %ds: %s after %.1f s, %d bytes served"
+              % (TIMEOUT, result.get("kind"), result.get("elapsed", -1), server.bytes_sent))
+        assert server.token_requests == 1
+    assert result["kind"] == "network_error", result
+    assert result["elapsed"] < BOUND
+    assert server.bytes_sent <= TIMEOUT / 0.25 + 4
