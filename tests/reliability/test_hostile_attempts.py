@@ -57,15 +57,15 @@ def test_wrong_password_many_forks_module_and_lookup(emu, tmp_path, ansible_env)
     # A second run within the window sends none; a changed (right) password is tried at once.
     emu.reset()
     second = run_playbook(ansible_env, tmp_path, [
-        play("mod[0:4]", module_task("module again", module_options)),
-        play("look[0:4]", lookup_task("lookup again", lookup_options)),
-        play("mod[0:4]", module_task("changed password", dict(module_options, password=MODULE_PASSWORD))),
-    ], hosts, forks=5)
+        play("mod[0:2]", module_task("module again", module_options)),
+        play("look[0:2]", lookup_task("lookup again", lookup_options)),
+        play("mod[0:2]", module_task("changed password", dict(module_options, password=MODULE_PASSWORD))),
+    ], hosts, forks=3)
     results = second.results()
-    assert _kinds(results["module again"], module_kind) == {"invalid_credentials": 5}
-    assert _kinds(results["lookup again"], lookup_kind) == {"invalid_credentials": 5}
+    assert _kinds(results["module again"], module_kind) == {"invalid_credentials": 3}
+    assert _kinds(results["lookup again"], lookup_kind) == {"invalid_credentials": 3}
     assert all("not sent again" in r["msg"] for r in results["module again"].values())
-    assert _kinds(results["changed password"], module_kind) == {None: 5}, results["changed password"]
+    assert _kinds(results["changed password"], module_kind) == {None: 3}, results["changed password"]
     assert _grants(emu, LOOKUP_USER) == {}
     assert _grants(emu, MODULE_USER) == {"password": 1}  # the changed password, once
 
