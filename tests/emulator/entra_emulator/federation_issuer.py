@@ -99,25 +99,21 @@ class FederationIssuers:
                 "claims_supported": ["sub", "aud", "exp", "iat", "iss", "jti", "nbf"]}
 
 
-def _known(state, name):
-    return name in state.federation.names
+def _serve(state, request, name, build):
+    """Fault first, 404 for an unknown issuer, else ``build(name)`` as JSON."""
+    failure = apply_fault(state.faults, request, "federation")
+    if failure is not None:
+        return failure
+    if name not in state.federation.names:
+        return text_response(404, "Not Found")
+    return json_response(200, build(name))
 
 
 def openid_configuration(state, request, name):
     """``GET /federation/{name}/.well-known/openid-configuration``."""
-    failure = apply_fault(state.faults, request, "federation")
-    if failure is not None:
-        return failure
-    if not _known(state, name):
-        return text_response(404, "Not Found")
-    return json_response(200, state.federation.configuration(name))
+    return _serve(state, request, name, state.federation.configuration)
 
 
 def jwks(state, request, name):
     """``GET /federation/{name}/jwks``."""
-    failure = apply_fault(state.faults, request, "federation")
-    if failure is not None:
-        return failure
-    if not _known(state, name):
-        return text_response(404, "Not Found")
-    return json_response(200, state.federation.jwks(name))
+    return _serve(state, request, name, state.federation.jwks)

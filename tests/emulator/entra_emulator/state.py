@@ -55,7 +55,7 @@ class RefreshTokenStore:
     every ``FLUSH_SECONDS``) and completed by :meth:`close`.
     """
 
-    FLUSH_SECONDS = 0.3
+    FLUSH_SECONDS = 1.0
 
     def __init__(self, clock, path=None):
         self._lock = threading.Lock()

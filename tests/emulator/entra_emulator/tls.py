@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from .keystore import subject_name, write_file
+from .keystore import key_pem, subject_name, write_file
 
 
 def _validity(builder, days):
@@ -102,10 +102,8 @@ def generate_tls(state_dir, host):
         "key": os.path.join(state_dir, "server-key.pem"),
     }
     if loaded is None:
-        write_file(os.path.join(state_dir, "ca-key.pem"), ca_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()), 0o600)
+        write_file(os.path.join(state_dir, "ca-key.pem"), key_pem(ca_key), 0o600)
         write_file(paths["ca"], ca_pem)
     write_file(paths["cert"], leaf.public_bytes(serialization.Encoding.PEM) + ca_pem)
-    write_file(paths["key"], key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()), 0o600)
+    write_file(paths["key"], key_pem(key), 0o600)
     return paths

@@ -54,8 +54,8 @@ def test_refresh_token_store_persists_hashes_and_sessions(tmp_path):
     path = str(tmp_path / "rt.json")
     clock = Clock()
     store = RefreshTokenStore(clock, path)
-    token = store.issue("tid", "cid", "A@x.test", 100, scope="s", session={"auth_time": 5.0, "mfa": True,
-                                                                            "amr": ["pwd", "mfa"]})
+    session = {"auth_time": 5.0, "mfa": True, "amr": ["pwd", "mfa"]}
+    token = store.issue("tid", "cid", "A@x.test", 100, scope="s", session=session)
     store.revoke_user("b@x.test")
     store.close()
     text = open(path, encoding="utf-8").read()  # pylint: disable=consider-using-with
