@@ -19,7 +19,7 @@ import os
 import time
 import uuid
 
-from _ansible import inventory, module_kind, play, run_playbook
+from _ansible import module_kind, play, run_playbook
 from _layout import account_path, load, request_of
 from _procs import acquire, run_forked
 from conftest import reliability_user
@@ -121,8 +121,8 @@ def _opens_of_a_warm_read(options) -> dict:
             result = acquire(options)
             elapsed = time.perf_counter() - start
         finally:
-            os.open, builtins.open, os.scandir, os.listdir = (real["os.open"], real["open"], real["os.scandir"],
-                                                               real["os.listdir"])
+            os.open, builtins.open = real["os.open"], real["open"]
+            os.scandir, os.listdir = real["os.scandir"], real["os.listdir"]
         return {"ok": True, "result": result, "opened": opened, "bytes": sum(sizes), "seconds": elapsed}
     return run_forked([job], timeout=60)[0]
 
@@ -140,7 +140,7 @@ def test_warm_read_opens_the_same_files_whatever_the_number_of_accounts(emu, tmp
         print("BENCHMARK warm read, %s: %.2f ms, opened %s (%d bytes)" % (
             name, reads[name]["seconds"] * 1000, [entry.replace(cache, "<cache>") for entry in reads[name]["opened"]],
             reads[name]["bytes"]))
-    small, big = reads.values()
+    small, big = reads["1 account"], reads["%d accounts" % (FILLER_ACCOUNTS + 1)]
     small_opened, big_opened = small["opened"], big["opened"]
     assert len(big_opened) == len(small_opened), (small_opened, big_opened)
     assert big["bytes"] <= 2 * small["bytes"] + 65536, (small["bytes"], big["bytes"])  # not the whole cache
