@@ -5,6 +5,14 @@ port 443 of its own loopback address (the first free one of 127.0.0.41-49),
 acquisitions run in forked or freshly started processes with unmodified msal,
 and caches are files in temporary directories.
 
+The hostile section, one file per numbered break of issue 9 (each test failed on the
+core before 0.2.0, da07ff5): test_hostile_attempts (1, one attempt per credential),
+test_hostile_secrets (2, a cut-off answer's tokens in no output), test_hostile_time (3,
+whole-request deadline, answer size cap), test_hostile_paths (4), test_hostile_fuzz (5,
+any cache content), test_hostile_scale (6, 5,000 accounts), test_hostile_store (7,
+unwritable caches), test_hostile_small (8). They count requests at the emulator, never
+timings (a time bound, where there is one, has generous slack).
+
 The collection is imported from ``ENTRA_RELIABILITY_COLLECTIONS`` (a directory
 holding ``ansible_collections/identity/entra``, set by hacking/reliability.sh);
 without it a link to this working tree is made under .work/reliability/.
