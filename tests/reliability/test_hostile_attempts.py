@@ -36,7 +36,7 @@ def _kinds(results: dict, of) -> collections.Counter:
 
 
 def test_wrong_password_many_forks_module_and_lookup(emu, tmp_path, ansible_env):
-    """20 hosts (module, 10 at a time) and 60 hosts (lookup, forks 30): one password grant each; none in the next run."""
+    """20 hosts (module, 10 at a time) and 60 hosts (lookup, forks 50): one password grant each; none in the next run."""
     cache = str(tmp_path / "cache")
     module_options = emu.options(MODULE_USER, WRONG % "module", cache_path=cache)
     lookup_options = emu.options(LOOKUP_USER, WRONG % "lookup", cache_path=cache)
@@ -44,12 +44,12 @@ def test_wrong_password_many_forks_module_and_lookup(emu, tmp_path, ansible_env)
     first = run_playbook(ansible_env, tmp_path, [
         play("mod", module_task("module", module_options, throttle=10)),
         play("look", lookup_task("lookup", lookup_options)),
-    ], hosts, forks=30)
+    ], hosts, forks=50)
     results = first.results()
     assert len(results["module"]) == 20 and len(results["lookup"]) == 60, first.stdout[-2000:]
     assert _kinds(results["module"], module_kind) == {"invalid_credentials": 20}, results["module"]
     assert _kinds(results["lookup"], lookup_kind) == {"invalid_credentials": 60}
-    print("password grants, first run: module 20 hosts x forks 10: %d; lookup 60 hosts x forks 30: %d"
+    print("password grants, first run: module 20 hosts x forks 10: %d; lookup 60 hosts x forks 50: %d"
           % (_grants(emu, MODULE_USER)["password"], _grants(emu, LOOKUP_USER)["password"]))
     assert _grants(emu, MODULE_USER) == {"password": 1}
     assert _grants(emu, LOOKUP_USER) == {"password": 1}
