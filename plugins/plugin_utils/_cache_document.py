@@ -95,6 +95,12 @@ def entry_problem(section: str, entry) -> str | None:
             continue
         if not _field_ok(value, rule):
             return 'has a %s of the wrong type' % name
+    if 'credential_type' in _SCHEMA[section] and entry['credential_type'] != section:
+        # msal asserts it (remove_at, update_rt...): an AssertionError in the middle of a sign-in
+        return 'has a credential_type other than %s' % section
+    if 'secret' in _SCHEMA[section] and not entry['secret'].strip():
+        # msal would send an empty refresh token, which Entra answers with AADSTS900144
+        return 'has an empty secret'
     return None
 
 

@@ -47,8 +47,11 @@ class DiscoveryStore:
         try:
             if time.time() - float(record['stored_at']) >= DISCOVERY_TTL or not isinstance(json.loads(record['text']), dict):
                 return None
+            # Only answers that were kept are 2xx (see add's caller); any other status is damage.
+            if isinstance(record['status'], bool) or not 200 <= int(record['status']) < 300:
+                return None
             return {'status': int(record['status']), 'text': record['text'], 'content_type': str(record.get('content_type', ''))}
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             return None
 
     def add(self, url: str, status: int, text: str, content_type: str) -> None:

@@ -119,7 +119,7 @@ class FailureMemory:
                 continue
             try:
                 at, hold = float(record['at']), float(record.get('hold') or 0)
-            except (TypeError, ValueError):
+            except (KeyError, TypeError, ValueError):
                 continue
             waiter = waited_since is not None and at >= waited_since and now - at <= OUTAGE_SECONDS
             if waiter or now < at + hold:
@@ -128,7 +128,7 @@ class FailureMemory:
     def remember(self, exc: EntraTokenError, kind: str | None = None, secret: str | None = None,
                  retry_after: float | None = None) -> None:
         """Record a failure of a sign-in that sent the credential ``kind``/``secret`` (best effort)."""
-        if self._store is None or exc.kind in NOT_REMEMBERED or exc.kind not in KINDS:
+        if self._store is None or exc.kind in NOT_REMEMBERED or exc.kind not in KINDS or getattr(exc, 'remembered', False):
             return
         record = {'at': time.time(), 'run': _run_id(),
                   'identity': self._identity() if exc.kind in SCOPE_KINDS or exc.kind in OUTAGE_KINDS else None,
@@ -147,6 +147,7 @@ class FailureMemory:
             kept = [r for r in current.get('records') or [] if isinstance(r, dict) and _fresh(r, now)]
             return {'records': (kept + [record])[-MAX_RECORDS:]}
 
+        exc.remembered = True  # the same failure is recorded once, however many callers pass it on
         try:
             self._store.update(add)
         except CacheStoreError:

@@ -99,13 +99,28 @@ class UserFlow:
                 raise dead
             raise EntraTokenError('password_required')
         self.memory.check_credential('password', request.password)
-        result = self.app.acquire_token_by_username_password(request.username, request.password, list(request.scopes))
+        try:
+            result = self.app.acquire_token_by_username_password(request.username, request.password, list(request.scopes))
+        except EntraTokenError:
+            raise
+        except Exception as exc:  # msal raises when a federated (WS-Trust) sign-in fails # pylint: disable=broad-except
+            error = self.acquisition.classify_exception(exc)
+            if error.kind == 'federated_sign_in_failed' and self._federated_refusal():
+                # AD FS refused the password (its lockout counts each attempt too): one attempt, shared.
+                self.memory.remember(error, 'password', request.password)
+            raise error from None
         if 'access_token' not in result:
             error = self.acquisition.error_from_result(result)
             self.memory.remember(error, 'password', request.password, retry_after=self.acquisition.retry_after())
             raise error
         result['token_source'] = 'password'
         return result
+
+    def _federated_refusal(self) -> bool:
+        """Whether the identity provider answered a sender fault (the credentials were refused), not an outage."""
+        answer = self.acquisition.http.last_answer
+        text = answer.text[:65536] if answer is not None and answer.status_code >= 400 else ''
+        return 'FailedAuthentication' in text or ':Sender<' in text
 
     # -- a device code -------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ import socket
 import ssl
 import threading
 import time
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError
 
@@ -206,7 +206,9 @@ class EntraHttpClient:
         if self._tls is None:
             self._tls = _tls_context(self._request)
         host, port = parts.hostname, parts.port or 443
-        target = (parts.path or '/') + ('?' + parts.query if parts.query else '')
+        # msal puts the username into the user-realm URL as it is; like requests, percent-encode what is
+        # not ASCII (http.client refuses it) and keep existing escapes.
+        target = quote((parts.path or '/') + ('?' + parts.query if parts.query else ''), safe="!#$%&'()*+,/:;=?@[]~")
         proxy = _proxy_for(self._request, host)
         for attempt in (1, 2):
             connection = http.client.HTTPSConnection(proxy[0] if proxy else host, proxy[1] if proxy else port,

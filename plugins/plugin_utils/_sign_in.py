@@ -112,10 +112,15 @@ class Acquisition:
         try:
             with quiet():
                 result = flow(self, msal, cache, doc).acquire()
-        except EntraTokenError:
+        except EntraTokenError as exc:
+            # Transport failures (network_error, invalid_response...) are raised by our HTTP client, not
+            # returned as results: they are shared with the waiters here, like throttling and 5xx.
+            self.memory.remember(exc, retry_after=self.retry_after())
             raise
         except Exception as exc:  # msal raises for transport, WS-Trust, 5xx and non-JSON answers # pylint: disable=broad-except
-            raise self.classify_exception(exc) from None
+            error = self.classify_exception(exc)
+            self.memory.remember(error, retry_after=self.retry_after())
+            raise error from None
         finally:
             self.discovery.save()
         after = json.loads(cache.serialize())

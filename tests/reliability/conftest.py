@@ -5,6 +5,14 @@ port 443 of its own loopback address (the first free one of 127.0.0.41-49),
 acquisitions run in forked or freshly started processes with unmodified msal,
 and caches are files in temporary directories.
 
+The hostile section, one file per numbered break of issue 9 (each test failed on the
+core before 0.2.0, da07ff5): test_hostile_attempts (1, one attempt per credential),
+test_hostile_secrets (2, a cut-off answer's tokens in no output), test_hostile_time (3,
+whole-request deadline, answer size cap), test_hostile_paths (4), test_hostile_fuzz (5,
+any cache content), test_hostile_scale (6, 5,000 accounts), test_hostile_store (7,
+unwritable caches), test_hostile_small (8). They count requests at the emulator, never
+timings (a time bound, where there is one, has generous slack).
+
 The collection is imported from ``ENTRA_RELIABILITY_COLLECTIONS`` (a directory
 holding ``ansible_collections/identity/entra``, set by the reliability nox session in noxfile.py);
 without it a link to this working tree is made under .work/reliability/.
@@ -18,7 +26,6 @@ import os
 import sys
 
 import pytest
-import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -26,10 +33,14 @@ EMULATOR_DIR = os.path.join(ROOT, "tests", "emulator")
 HOSTS = tuple("127.0.0.%d" % last for last in range(41, 50))
 sys.path.insert(0, EMULATOR_DIR)
 
+from client import EmulatorClient  # noqa: E402  pylint: disable=wrong-import-position
 from launch import pick_host, start_emulator, stop_emulator  # noqa: E402  pylint: disable=wrong-import-position
 
-# Users added to the emulator's default scenario for the concurrency cases.
-RELIABILITY_USERS = 40
+# Users added to the emulator's default scenario: 1-40 for the concurrency, fault and cache cases,
+# 41-60 for the hostile cases, 61-110 the new users of the many-identities case.
+RELIABILITY_USERS = 110
+# Users of the emulator's federated domain (MEX + WS-Trust sign-in), for the hostile cases.
+FEDERATED_USERS = 4
 
 
 def _collections_dir() -> str:
@@ -53,6 +64,11 @@ def reliability_user(number: int) -> tuple[str, str]:
     return "rel%02d@contoso.example" % number, "Rel%02d-Passw0rd!" % number
 
 
+def federated_user(number: int) -> tuple[str, str]:
+    """(username, password) of the numbered federated reliability user (1-based): signs in through WS-Trust."""
+    return "relfed%02d@fabrikam.example" % number, "RelFed%02d-Passw0rd!" % number
+
+
 def _scenario(path: str) -> str:
     """The default scenario plus the reliability users, written to ``path``."""
     with open(os.path.join(EMULATOR_DIR, "scenarios", "default.json"), encoding="utf-8") as handle:
@@ -62,55 +78,16 @@ def _scenario(path: str) -> str:
     for number in range(1, RELIABILITY_USERS + 1):
         upn, password = reliability_user(number)
         users.append({"upn": upn, "password": password, "display_name": "Reliability %02d" % number})
+    for number in range(1, FEDERATED_USERS + 1):
+        upn, password = federated_user(number)
+        users.append({"upn": upn, "password": password, "display_name": "Reliability federated %02d" % number})
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(scenario, handle)
     return path
 
 
-class Emulator:
-    """A running emulator: its ready.json, an admin session, request options."""
-
-    def __init__(self, ready: dict, process, ca_path: str):
-        self.ready = ready
-        self.process = process
-        self.url = ready["url"]
-        self.host = ready["host"]
-        self.ca_path = ca_path
-        self.demo = ready["demo"]
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.verify = ca_path
-
-    def admin(self, method: str, route: str, body=None, **params):
-        response = self.session.request(method, "%s/_emulator/%s" % (self.url, route), json=body,
-                                        params=params, timeout=30)
-        assert response.status_code < 300, response.text
-        return response.json()
-
-    def reset(self):
-        self.admin("POST", "reset", {"faults": True, "lifetimes": True, "clock": True})
-
-    def counters(self) -> dict:
-        return self.admin("GET", "counters")
-
-    def token_log(self, user: str | None = None) -> list:
-        """Log entries of token requests (optionally of one user)."""
-        params = {"endpoint": "token"}
-        if user:
-            params["user"] = user
-        return self.admin("GET", "requests", **params)["requests"]
-
-    def token_requests(self, user: str | None = None) -> int:
-        return len(self.token_log(user))
-
-    def grants(self) -> dict:
-        return self.counters().get("grants", {})
-
-    def add_fault(self, **fault) -> int:
-        return self.admin("POST", "faults", fault)["ids"][0]
-
-    def clear_faults(self):
-        self.admin("DELETE", "faults")
+class Emulator(EmulatorClient):
+    """The emulator client (tests/emulator/client.py) plus entra_token options pointed at it."""
 
     def options(self, username: str | None = None, password: str | None = None, **overrides) -> dict:
         """entra_token options for this emulator (module argument names)."""
@@ -131,12 +108,15 @@ class Emulator:
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory):
     """One emulator for the session, with the reliability users added to the default scenario."""
-    host = pick_host(443, HOSTS, env="ENTRA_RELIABILITY_HOST")
+    try:
+        host = pick_host(443, HOSTS, env="ENTRA_RELIABILITY_HOST")
+    except RuntimeError as exc:  # one line: every address in use, or not permitted to bind port 443
+        pytest.exit("cannot start the emulator: %s" % exc, returncode=4)
     state = tmp_path_factory.mktemp("emulator")
     scenario = _scenario(str(state / "scenario.json"))
     process, ready = start_emulator(str(state / "state"), host=host, port=443,
                                     extra_args=["--scenario", scenario])
-    handle = Emulator(ready, process, ready["ca_path"])
+    handle = Emulator(ready, process)
     yield handle
     stop_emulator(process)
 

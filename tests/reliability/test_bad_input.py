@@ -46,7 +46,11 @@ TABLE = [
     ({"authority_host": "http://127.0.0.1"}, "authority_host", "https://"),
     ({"authority_host": "login.microsoftonline.com"}, "authority_host", "https://"),
     ({"authority_host": "https://"}, "authority_host", "https://"),
-    ({"authority_host": "https://login.example/tenant"}, "authority_host", "without a path"),
+    ({"authority_host": "https://login.example/tenant"}, "authority_host", "no path"),
+    ({"authority_host": "https://login.example#"}, "authority_host", None),
+    ({"authority_host": "https://login.example?"}, "authority_host", None),
+    ({"authority_host": "https://login.example "}, "authority_host", None),
+    ({"authority_host": " https://login.example"}, "authority_host", None),
     ({"authority_host": "https://login.example?x=1"}, "authority_host", None),
     ({"authority_host": "https://user:pw@login.example"}, "authority_host", None),
     ({"authority_host": "https://login.example:99999"}, "authority_host", "port"),
@@ -71,9 +75,16 @@ TABLE = [
     ({"force_refresh": 2}, "force_refresh", "boolean"),
     ({"proxy": "not a url"}, "proxy", "proxy URL"),
     ({"proxy": "ftp://proxy.example"}, "proxy", "proxy URL"),
+    ({"proxy": "socks5://proxy.example:1080"}, "proxy", "not supported"),
+    ({"proxy": "socks5h://proxy.example:1080"}, "proxy", "not supported"),
     ({"ca_path": "/nonexistent/ca.pem"}, "ca_path", "CA bundle"),
     ({"ca_path": "/"}, "ca_path", "CA bundle"),
     ({"cache_path": LONG}, "cache_path", "longer than"),
+    ({"cache_path": "$ENTRA_RELIABILITY_UNSET/token_cache"}, "cache_path", "not set"),
+    ({"cache_path": "${ENTRA_RELIABILITY_UNSET}/c"}, "cache_path", "not set"),
+    ({"cache_path": "~entra-no-such-user/c"}, "cache_path", "home directory"),
+    ({"cache_path": "   "}, "cache_path", "blank"),
+    ({"cache_path": "relative/token_cache"}, "cache_path", "absolute"),
     ({"unknown_option": 1}, "unknown_option", "Unsupported"),
 ]
 
@@ -88,7 +99,7 @@ def _ids():
 
 @pytest.mark.parametrize("overrides,name,phrase", TABLE, ids=_ids())
 def test_bad_value(emu, tmp_path, overrides, name, phrase):
-    options = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c.json"))
+    options = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c"))
     options.update(overrides)
     result = acquire(options)
     assert not result["ok"], result
@@ -102,7 +113,7 @@ def test_bad_value(emu, tmp_path, overrides, name, phrase):
     assert len(message) < 600, "a very long value is quoted in full: %d characters" % len(message)
     assert PASSWORD not in message
     assert emu.token_requests() == 0
-    assert not (tmp_path / "c.json").exists()
+    assert not (tmp_path / "c").exists()
 
 
 @pytest.mark.parametrize("tenant", ["common", "consumers", "COMMON", " consumers "])
@@ -115,13 +126,13 @@ def test_common_and_consumers(emu, tenant):
 def test_unicode_username_reaches_entra_as_user_not_found(emu, tmp_path):
     """A well-formed non-ASCII UPN is not an argument error: Entra answers for it."""
     result = acquire(emu.options("jürgen.müller@contoso.example", "Unicode-Passw0rd!",
-                                 cache_path=str(tmp_path / "c.json")))
+                                 cache_path=str(tmp_path / "c")))
     assert result["kind"] == "user_not_found", result
     assert emu.token_requests() == 1
 
 
 def test_reserved_scopes_are_dropped_not_refused(emu, tmp_path):
-    result = acquire(emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c.json"),
+    result = acquire(emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c"),
                                  scopes=["openid", "profile", "offline_access", "User.Read"]))
     assert result["ok"], result
 
@@ -129,7 +140,7 @@ def test_reserved_scopes_are_dropped_not_refused(emu, tmp_path):
 def test_password_value_is_never_quoted(emu, tmp_path):
     """The password option has no length limit and is never echoed, even when other options are wrong."""
     secret = "Sekr3t-" + "p" * 3000
-    result = acquire(emu.options(USER, secret, cache_path=str(tmp_path / "c.json"), timeout="x"))
+    result = acquire(emu.options(USER, secret, cache_path=str(tmp_path / "c"), timeout="x"))
     assert result["kind"] == "invalid_argument"
     assert "Sekr3t" not in json.dumps(result)
 
@@ -173,7 +184,7 @@ def _tasks(base, cases, module=True, lookup=True):
 
 def test_bad_values_through_ansible(emu, tmp_path, ansible_env):
     """The module gives invalid_argument for values typed by YAML; so does the lookup for what it validates."""
-    base = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c.json"))
+    base = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c"))
     tasks = _tasks(base, ANSIBLE_CASES, lookup=False)
     tasks += _tasks(base, [c for c in ANSIBLE_CASES if c not in TYPED_BY_ANSIBLE], module=False)
     status, output = _run_playbook(tmp_path, ansible_env, tasks)
@@ -183,6 +194,6 @@ def test_bad_values_through_ansible(emu, tmp_path, ansible_env):
 
 
 def test_lookup_typed_values_say_invalid_argument(emu, tmp_path, ansible_env):
-    base = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c.json"))
+    base = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c"))
     status, output = _run_playbook(tmp_path, ansible_env, _tasks(base, TYPED_BY_ANSIBLE, module=False))
     assert status == 0, output[-5000:]

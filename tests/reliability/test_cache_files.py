@@ -1,13 +1,16 @@
-"""Damaged, hostile and unusual cache files: the documented behaviour, never a traceback.
+"""Damaged, hostile and unusual cache directories and account files: the documented behaviour, never a traceback.
 
-Documented (doc fragment cache_path, _cache_store module docstring):
-- a corrupt, truncated, empty or binary file is moved aside (kept 0600 for
-  inspection) with a warning, and acquisition goes on;
-- a file larger than 64 MiB, a directory, a symbolic link or any other
-  non-regular file at the cache path, a file or directory owned by another
-  user, a file group/world accessible, a directory group/world writable, an
-  unwritable directory: ``cache_error`` with a message saying what to do,
-  before anything is sent to Entra.
+Since 0.2.0 ``cache_path`` is a directory (0700) holding one msal cache file per
+account (``accounts/<key>.json``, 0600); see _layout and plugin_utils/_cache_directory.
+Documented (doc fragment cache_path, _cache_store and _cache_directory docstrings):
+- a corrupt, truncated, empty or binary account file is moved aside (kept 0600 for
+  inspection) with a warning, and acquisition goes on; entries of the wrong shape
+  are skipped with a warning and left in the file (other tools may write them);
+- a file at cache_path (a 0.1.0 cache), an account file larger than 64 MiB, a
+  directory, symbolic link or other non-regular file at an account file, a file or
+  directory owned by another user, a file group/world accessible, a directory
+  group/world writable, an unwritable directory: ``cache_error`` with a message
+  saying what to do, before anything is sent to Entra.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import tempfile
 
 import pytest
 
+from _layout import account_path, load, tree, write_private
 from _procs import acquire, run_forked
 from conftest import reliability_user
 
@@ -31,11 +35,17 @@ IS_ROOT = os.geteuid() == 0
 USER, PASSWORD = reliability_user(1)
 
 
-def _valid_cache(emu, directory) -> bytes:
-    """The bytes of a real cache file holding USER's tokens."""
-    path = os.path.join(str(directory), "seed", "token_cache.json")
-    result = acquire(emu.options(USER, PASSWORD, cache_path=path))
+def _signed_in(emu, directory, name="seed"):
+    """(cache directory, USER's account file) after a real sign-in into a new cache under ``directory``."""
+    cache_dir = os.path.join(str(directory), name)
+    result = acquire(emu.options(USER, PASSWORD, cache_path=cache_dir))
     assert result["ok"], result
+    return cache_dir, account_path(emu.options(USER, cache_path=cache_dir))
+
+
+def _valid_account(emu, directory) -> bytes:
+    """The bytes of a real account file holding USER's tokens."""
+    _cache_dir, path = _signed_in(emu, directory)
     with open(path, "rb") as handle:
         return handle.read()
 
@@ -54,9 +64,15 @@ RECOVERED = {
     "json array": lambda valid: b"[1, 2, 3]",
     "json string": lambda valid: b'"token_cache"',
     "section not an object": lambda valid: b'{"AccessToken": [], "Account": {}}',
-    "entry not an object": lambda valid: b'{"RefreshToken": {"k": "v"}}',
     "nested too deeply": lambda valid: _nested(100000),
     "nul bytes": lambda valid: b"\0" * 1024,
+}
+
+# Valid documents whose entries are not in the shape msal writes: skipped (with a warning), kept in the file.
+SKIPPED = {
+    "entry not an object": lambda doc, rt: doc["RefreshToken"].update({"k": "v"}),
+    "refresh token secret a list": lambda doc, rt: doc["RefreshToken"].update({"x": dict(rt, secret=["a"])}),
+    "account without authority_type": lambda doc, rt: [a.pop("authority_type") for a in doc["Account"].values()],
 }
 
 
@@ -81,66 +97,95 @@ def _assert_cache_error(result, *phrases):
         assert phrase in message, (phrase, message)
 
 
+def _plant_account(emu, cache_dir, data: bytes) -> str:
+    """A cache directory whose USER account file holds ``data`` (0600); return the account file."""
+    path = account_path(emu.options(USER, cache_path=str(cache_dir)))
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    os.chmod(str(cache_dir), 0o700)
+    write_private(path, data)
+    return path
+
+
 @pytest.mark.parametrize("case", sorted(RECOVERED))
 def test_unreadable_content_is_moved_aside(emu, tmp_path, case):
-    valid = _valid_cache(emu, tmp_path)
+    valid = _valid_account(emu, tmp_path)
     bad = RECOVERED[case](valid)
-    cache_file = tmp_path / "token_cache.json"
-    fd = os.open(cache_file, os.O_WRONLY | os.O_CREAT, 0o600)
-    os.write(fd, bad)
-    os.close(fd)
+    cache_dir = tmp_path / "cache"
+    path = _plant_account(emu, cache_dir, bad)
     emu.reset()
 
-    result = _run(emu.options(USER, PASSWORD, cache_path=str(cache_file)))
+    result = _run(emu.options(USER, PASSWORD, cache_path=str(cache_dir)))
     assert result["ok"], result
     assert result["facts"]["source"] == "password"
     assert len(result["warnings"]) == 1, result["warnings"]
     warning = result["warnings"][0]
     assert "moved it to" in warning and "\n" not in warning
-    kept = [name for name in os.listdir(tmp_path) if name.startswith("token_cache.json.corrupt-")]
+    directory, name = os.path.split(path)
+    kept = [entry for entry in os.listdir(directory) if entry.startswith(name + ".corrupt-")]
     assert len(kept) == 1
-    kept_path = tmp_path / kept[0]
-    assert kept_path.read_bytes() == bad  # kept as it was, for inspection
-    assert stat.S_IMODE(kept_path.stat().st_mode) == 0o600
-    assert str(kept_path) in warning
+    kept_path = os.path.join(directory, kept[0])
+    with open(kept_path, "rb") as handle:
+        assert handle.read() == bad  # kept as it was, for inspection
+    assert stat.S_IMODE(os.stat(kept_path).st_mode) == 0o600
+    assert kept_path in warning
     # never quoted: the content may hold secrets
     if len(bad) > 16:
         assert bad[:16].decode("latin-1") not in warning
     # the new file is a good cache that serves the next call
-    json.loads(cache_file.read_bytes())
-    again = _run(emu.options(USER, cache_path=str(cache_file)))
+    load(path)
+    again = _run(emu.options(USER, cache_path=str(cache_dir)))
     assert again["ok"] and again["facts"]["source"] == "cache", again
     assert emu.token_requests() == 1
 
 
-def test_large_valid_cache_is_fast(emu, tmp_path):
-    """A cache grown to a few MiB by many accounts still serves a warm hit quickly."""
-    valid = json.loads(_valid_cache(emu, tmp_path))
+@pytest.mark.parametrize("case", sorted(SKIPPED))
+def test_wrong_shape_entries_are_skipped_and_kept(emu, tmp_path, case):
+    doc = json.loads(_valid_account(emu, tmp_path))
+    refresh_token = next(iter(doc["RefreshToken"].values()))
+    for section in ("AccessToken", "RefreshToken"):  # no usable token left: a sign-in is needed
+        doc[section] = {}
+    SKIPPED[case](doc, refresh_token)
+    cache_dir = tmp_path / "cache"
+    path = _plant_account(emu, cache_dir, json.dumps(doc).encode())
+    emu.reset()
+    result = _run(emu.options(USER, PASSWORD, cache_path=str(cache_dir)))
+    assert result["ok"] and result["facts"]["source"] == "password", result
+    assert [w for w in result["warnings"] if "skipped" in w and path in w], result["warnings"]
+    after = load(path)
+    for key, entry in doc["RefreshToken"].items():
+        assert after["RefreshToken"][key] == entry  # another tool's entry: left alone
+    again = _run(emu.options(USER, cache_path=str(cache_dir)))
+    assert again["ok"] and again["facts"]["source"] == "cache", again
+    assert emu.token_requests() == 1
+
+
+def test_large_account_file_still_serves(emu, tmp_path):
+    """An account file grown to a few MiB by many entries still serves a warm hit."""
+    valid = json.loads(_valid_account(emu, tmp_path))
     template_key, template = next(iter(valid["AccessToken"].items()))
     for number in range(4000):
         entry = dict(template, home_account_id="filler-%d" % number, secret="y" * 1500)
         valid["AccessToken"]["%s-%d" % (template_key, number)] = entry
-    cache_file = tmp_path / "token_cache.json"
-    fd = os.open(cache_file, os.O_WRONLY | os.O_CREAT, 0o600)
-    os.write(fd, json.dumps(valid).encode())
-    os.close(fd)
-    assert cache_file.stat().st_size > 6 * 1024 * 1024
+    cache_dir = tmp_path / "cache"
+    path = _plant_account(emu, cache_dir, json.dumps(valid).encode())
+    assert os.stat(path).st_size > 6 * 1024 * 1024
     emu.reset()
-    result = _run(emu.options(USER, cache_path=str(cache_file)))
+    result = _run(emu.options(USER, cache_path=str(cache_dir)))
     assert result["ok"] and result["facts"]["source"] == "cache", result
     assert result["elapsed"] < 1.5, result["elapsed"]
     assert emu.token_requests() == 0
 
 
 def test_too_large_file_is_refused_and_left_alone(emu, tmp_path):
-    cache_file = tmp_path / "token_cache.json"
-    fd = os.open(cache_file, os.O_WRONLY | os.O_CREAT, 0o600)
+    cache_dir = tmp_path / "cache"
+    path = _plant_account(emu, cache_dir, b"")
+    fd = os.open(path, os.O_WRONLY)
     os.truncate(fd, 65 * 1024 * 1024)
     os.close(fd)
-    result = _run(emu.options(USER, PASSWORD, cache_path=str(cache_file)))
-    _assert_cache_error(result, "64 MiB", str(cache_file))
-    assert cache_file.stat().st_size == 65 * 1024 * 1024
-    assert sorted(os.listdir(tmp_path)) == ["token_cache.json"]
+    result = _run(emu.options(USER, PASSWORD, cache_path=str(cache_dir)))
+    _assert_cache_error(result, "64 MiB", path)
+    assert os.stat(path).st_size == 65 * 1024 * 1024
+    assert sorted(os.listdir(os.path.dirname(path))) == [os.path.basename(path)]
     assert emu.token_requests() == 0
 
 
@@ -154,9 +199,31 @@ def _plant_fifo(path):
 
 def _plant_socket(path):
     import socket  # pylint: disable=import-outside-toplevel
+    short = tempfile.mkdtemp(prefix="s")  # AF_UNIX paths are limited to about 100 bytes: bind, then move
     sock = socket.socket(socket.AF_UNIX)
-    sock.bind(str(path))
+    sock.bind(os.path.join(short, "s"))
     sock.close()
+    os.rename(os.path.join(short, "s"), str(path))
+    os.rmdir(short)
+
+
+def _plant_file(path):
+    write_private(path, b'{"AccessToken": {}}')
+
+
+@pytest.mark.parametrize("plant,phrase", [
+    (_plant_file, "since identity.entra 0.2.0 the token cache is a directory"),
+    (_plant_fifo, "not a directory"),
+    (_plant_socket, "not a directory"),
+])
+def test_not_a_directory_at_the_cache_path(emu, tmp_path, plant, phrase):
+    cache_path = tmp_path / "token_cache"
+    plant(cache_path)
+    before = tree(tmp_path)
+    result = _run(emu.options(USER, PASSWORD, cache_path=str(cache_path)))
+    _assert_cache_error(result, phrase, str(cache_path))
+    assert emu.token_requests() == 0
+    assert tree(tmp_path) == before
 
 
 @pytest.mark.parametrize("plant,phrase", [
@@ -164,52 +231,64 @@ def _plant_socket(path):
     (_plant_fifo, "not a regular file"),
     (_plant_socket, "not a regular file"),
 ])
-def test_not_a_file_at_the_cache_path(emu, tmp_path, plant, phrase):
-    cache_file = tmp_path / "token_cache.json"
-    plant(cache_file)
-    result = _run(emu.options(USER, PASSWORD, cache_path=str(cache_file)))
+def test_not_a_file_at_the_account_file(emu, tmp_path, plant, phrase):
+    cache_dir = tmp_path / "cache"
+    path = account_path(emu.options(USER, cache_path=str(cache_dir)))
+    os.makedirs(os.path.dirname(path), mode=0o700)
+    os.chmod(cache_dir, 0o700)
+    plant(path)
+    result = _run(emu.options(USER, PASSWORD, cache_path=str(cache_dir)))
     _assert_cache_error(result, phrase)
     assert emu.token_requests() == 0
 
 
+def test_symlink_to_a_directory_at_the_cache_path_is_used(emu, tmp_path):
+    """A relocated cache directory (cache_path a link to it) is accepted: the directory it points at is checked."""
+    real = tmp_path / "elsewhere"
+    real.mkdir(mode=0o700)
+    (tmp_path / "link").symlink_to(real)
+    result = _run(emu.options(USER, PASSWORD, cache_path=str(tmp_path / "link")))
+    assert result["ok"], result
+    assert os.path.isfile(account_path(emu.options(USER, cache_path=str(real))))
+
+
+def test_dangling_symlink_at_the_cache_path(emu, tmp_path):
+    """A link to a directory that does not exist: say so and what to create, not 'vanished, retry'; create nothing."""
+    target = tmp_path / "missing"
+    (tmp_path / "link").symlink_to(target)
+    result = _run(emu.options(USER, PASSWORD, cache_path=str(tmp_path / "link")))
+    _assert_cache_error(result, "symbolic link", str(target), "does not exist")
+    assert "retry" not in result["message"] and "vanished" not in result["message"]
+    assert not os.path.lexists(target)
+    assert emu.token_requests() == 0
+
+
 @pytest.mark.parametrize("target_kind", ["valid cache", "missing file", "directory", "lock file link"])
-def test_symlink_at_the_cache_path_is_not_followed(emu, tmp_path, target_kind):
+def test_symlink_at_the_account_file_is_not_followed(emu, tmp_path, target_kind):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir(mode=0o700)
     target = elsewhere / "target.json"
     original = None
-    if target_kind == "valid cache":
-        original = _valid_cache(emu, tmp_path)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o600)
-        os.write(fd, original)
-        os.close(fd)
+    if target_kind in ("valid cache", "lock file link"):
+        original = _valid_account(emu, tmp_path)
+        write_private(target, original)
     elif target_kind == "directory":
         target.mkdir()
-    cache_dir = tmp_path / "cache"
-    cache_dir.mkdir(mode=0o700)
-    cache_file = cache_dir / "token_cache.json"
+    cache_dir, path = _signed_in(emu, tmp_path, "cache")
     if target_kind == "lock file link":
-        # the cache file is fine, but its lock file was replaced by a link to a file of the victim's
-        original = _valid_cache(emu, tmp_path)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT, 0o600)
-        os.write(fd, original)
-        os.close(fd)
-        os.symlink(target, str(cache_file) + ".lock")
-        shutil.copy(tmp_path / "seed" / "token_cache.json", cache_file)
-        os.chmod(cache_file, 0o600)
-        options = emu.options(USER, PASSWORD, cache_path=str(cache_file), force_refresh=True)
+        # the account file is fine, but its lock file was replaced by a link to a file of the victim's
+        os.unlink(path + ".lock")
+        os.symlink(target, path + ".lock")
+        options = emu.options(USER, PASSWORD, cache_path=cache_dir, force_refresh=True)
     else:
-        os.symlink(target, cache_file)
-        options = emu.options(USER, PASSWORD, cache_path=str(cache_file))
+        os.unlink(path)
+        os.symlink(target, path)
+        options = emu.options(USER, PASSWORD, cache_path=cache_dir)
     emu.reset()
     result = _run(options)
     _assert_cache_error(result, "symbolic link")
-    if target_kind == "lock file link":
-        # The cache lock is taken only to store a result, so the sign-in happened first (one token
-        # request); nothing was written through the link.
-        assert emu.token_requests() <= 1
-    else:
-        assert emu.token_requests() == 0
+    # the lock is checked before any credential is sent
+    assert emu.token_requests() == 0
     if original is not None:
         assert target.read_bytes() == original
         assert stat.S_IMODE(target.stat().st_mode) == 0o600
@@ -219,15 +298,13 @@ def test_symlink_at_the_cache_path_is_not_followed(emu, tmp_path, target_kind):
 
 @pytest.mark.parametrize("mode", [0o644, 0o666, 0o640, 0o604, 0o700])
 def test_accessible_file_is_refused(emu, tmp_path, mode):
-    valid = _valid_cache(emu, tmp_path)
-    cache_file = tmp_path / "token_cache.json"
-    cache_file.write_bytes(valid)
-    os.chmod(cache_file, mode)
+    _cache_dir, path = _signed_in(emu, tmp_path, "cache")
+    os.chmod(path, mode)
     emu.reset()
-    result = _run(emu.options(USER, PASSWORD, cache_path=str(cache_file)))
+    result = _run(emu.options(USER, PASSWORD, cache_path=str(tmp_path / "cache")))
     if mode & 0o077:
-        _assert_cache_error(result, "mode %04o" % mode, "chmod 600 %s" % cache_file)
-        assert stat.S_IMODE(cache_file.stat().st_mode) == mode  # left as it was
+        _assert_cache_error(result, "mode %04o" % mode, "chmod 600 %s" % path)
+        assert stat.S_IMODE(os.stat(path).st_mode) == mode  # left as it was
         assert emu.token_requests() == 0
     else:  # 0700: only the owner: accepted
         assert result["ok"] and result["facts"]["source"] == "cache", result
@@ -238,43 +315,38 @@ def test_writable_directory_is_refused(emu, tmp_path, mode):
     cache_dir = tmp_path / "shared"
     cache_dir.mkdir()
     os.chmod(cache_dir, mode)
-    result = _run(emu.options(USER, PASSWORD, cache_path=str(cache_dir / "token_cache.json")))
-    _assert_cache_error(result, "writable by group or others", "chmod go-w")
+    result = _run(emu.options(USER, PASSWORD, cache_path=str(cache_dir)))
+    _assert_cache_error(result, "writable by group or others", "chmod 700 %s" % cache_dir)
     assert os.listdir(cache_dir) == []
     assert emu.token_requests() == 0
 
 
 def test_group_readable_directory_is_accepted(emu, tmp_path):
-    """0755 is a usual home directory mode: refusing it would be wrong (only the file must be private)."""
+    """0755 is a usual mode for a directory someone made by hand: refusing it would be wrong (only writes by others matter)."""
     cache_dir = tmp_path / "home"
     cache_dir.mkdir()
     os.chmod(cache_dir, 0o755)
-    result = _run(emu.options(USER, PASSWORD, cache_path=str(cache_dir / "token_cache.json")))
+    result = _run(emu.options(USER, PASSWORD, cache_path=str(cache_dir)))
     assert result["ok"], result
-    assert stat.S_IMODE((cache_dir / "token_cache.json").stat().st_mode) == 0o600
-
-
-def test_parent_is_a_file(emu, tmp_path):
-    blocker = tmp_path / "not-a-dir"
-    blocker.write_text("x", encoding="utf-8")
-    result = _run(emu.options(USER, PASSWORD, cache_path=str(blocker / "token_cache.json")))
-    _assert_cache_error(result, "not a directory")
+    assert stat.S_IMODE(os.stat(account_path(emu.options(USER, cache_path=str(cache_dir)))).st_mode) == 0o600
 
 
 def test_new_directories_are_private(emu, tmp_path):
-    cache_file = tmp_path / "a" / "b" / "token_cache.json"
+    cache_dir = tmp_path / "a" / "b" / "token_cache"
     old_umask = os.umask(0)
     try:
-        result = _run(emu.options(USER, PASSWORD, cache_path=str(cache_file)))
+        result = _run(emu.options(USER, PASSWORD, cache_path=str(cache_dir)))
     finally:
         os.umask(old_umask)
     assert result["ok"], result
-    for path in (tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / ".locks"):
-        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
-    for name in os.listdir(tmp_path / "a" / "b"):
-        path = tmp_path / "a" / "b" / name
-        if path.is_file():
-            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    directories = [tmp_path / "a", tmp_path / "a" / "b"]
+    for root, dirs, files in os.walk(tmp_path / "a"):
+        directories += [os.path.join(root, name) for name in dirs]
+        for name in files:
+            assert stat.S_IMODE(os.stat(os.path.join(root, name)).st_mode) == 0o600, os.path.join(root, name)
+    assert {os.path.basename(str(d)) for d in directories} >= {"token_cache", "accounts", "locks"}
+    for path in directories:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o700, path
 
 
 # --- other users -----------------------------------------------------------------------------
@@ -297,16 +369,15 @@ needs_root = pytest.mark.skipif(not IS_ROOT, reason="making files of another use
 @needs_root
 def test_file_owned_by_another_user(emu, tmp_path):
     uid, gid = _nobody()
-    valid = _valid_cache(emu, tmp_path)
-    cache_file = tmp_path / "token_cache.json"
-    fd = os.open(cache_file, os.O_WRONLY | os.O_CREAT, 0o600)
-    os.write(fd, valid)
-    os.close(fd)
-    os.chown(cache_file, uid, gid)
+    _cache_dir, path = _signed_in(emu, tmp_path, "cache")
+    with open(path, "rb") as handle:
+        valid = handle.read()
+    os.chown(path, uid, gid)
     emu.reset()
-    result = _run(emu.options(USER, PASSWORD, cache_path=str(cache_file)))
+    result = _run(emu.options(USER, PASSWORD, cache_path=str(tmp_path / "cache")))
     _assert_cache_error(result, "owned by uid %d" % uid)
-    assert cache_file.read_bytes() == valid
+    with open(path, "rb") as handle:
+        assert handle.read() == valid
     assert emu.token_requests() == 0
 
 
@@ -316,7 +387,7 @@ def test_directory_owned_by_another_user(emu, tmp_path):
     cache_dir = tmp_path / "theirs"
     cache_dir.mkdir(mode=0o700)
     os.chown(cache_dir, uid, gid)
-    result = _run(emu.options(USER, PASSWORD, cache_path=str(cache_dir / "token_cache.json")))
+    result = _run(emu.options(USER, PASSWORD, cache_path=str(cache_dir)))
     _assert_cache_error(result, "owned by uid %d" % uid)
     assert emu.token_requests() == 0
 
@@ -336,41 +407,56 @@ def nobody_dir(emu):
     shutil.rmtree(base)
 
 
+def _give_cache(source_dir, cache_dir, owner):
+    """Copy a cache directory's content into ``cache_dir`` (kept), owned by ``owner``."""
+    for root, dirs, files in os.walk(source_dir):
+        relative = os.path.relpath(root, source_dir)
+        target_root = os.path.normpath(os.path.join(cache_dir, relative))
+        for name in dirs:
+            os.makedirs(os.path.join(target_root, name), mode=0o700, exist_ok=True)
+            os.chown(os.path.join(target_root, name), *owner)
+        for name in files:
+            shutil.copy2(os.path.join(root, name), os.path.join(target_root, name))
+            os.chown(os.path.join(target_root, name), *owner)
+
+
+def _chmod_tree(root, directory_mode):
+    for path, dirs, _files in os.walk(root):
+        for name in dirs:
+            os.chmod(os.path.join(path, name), directory_mode)
+    os.chmod(root, directory_mode)
+
+
 @needs_root
 def test_read_only_directory(emu, nobody_dir, tmp_path):
     """As an unprivileged user: a cold cache in a read-only directory is a cache_error; a warm one still serves."""
     base, cache_dir, nobody = nobody_dir
-    cache_file = os.path.join(cache_dir, "token_cache.json")
-    options = emu.options(USER, PASSWORD, cache_path=cache_file, ca_path=os.path.join(base, "ca.pem"))
+    options = emu.options(USER, PASSWORD, cache_path=cache_dir, ca_path=os.path.join(base, "ca.pem"))
     os.chmod(cache_dir, 0o500)
     cold = _run(options, user=nobody)
-    _assert_cache_error(cold, cache_dir, "Permission denied", "cache_path")
+    _assert_cache_error(cold, cache_dir, "Permission denied")
     assert emu.token_requests() == 0
 
-    # warm: a valid cache of nobody's (tokens and discovery), then the directory made read-only
-    _valid_cache(emu, tmp_path)
+    # warm: a valid cache of nobody's (tokens and discovery), then every directory made read-only
+    seed_dir, _path = _signed_in(emu, tmp_path)
     os.chmod(cache_dir, 0o700)
-    for name in ("token_cache.json", "token_cache.json.discovery.json"):
-        shutil.copy(tmp_path / "seed" / name, os.path.join(cache_dir, name))
-        os.chown(os.path.join(cache_dir, name), *nobody)
-    os.chmod(cache_dir, 0o500)
+    _give_cache(seed_dir, cache_dir, nobody)
+    _chmod_tree(cache_dir, 0o500)
     emu.reset()
     warm = _run(options, user=nobody)
     assert warm["ok"] and warm["facts"]["source"] == "cache", warm
     assert emu.token_requests() == 0
+    _chmod_tree(cache_dir, 0o700)
 
 
 @needs_root
 def test_read_only_cache_file_in_writable_directory(emu, nobody_dir, tmp_path):
-    """A 0400 cache file is read-only for its owner, not unsafe: served when warm, replaced when a write is needed."""
+    """A 0400 account file is read-only for its owner, not unsafe: served when warm, replaced when a write is needed."""
     base, cache_dir, nobody = nobody_dir
-    cache_file = os.path.join(cache_dir, "token_cache.json")
-    _valid_cache(emu, tmp_path)
-    for name in ("token_cache.json", "token_cache.json.discovery.json"):
-        shutil.copy(tmp_path / "seed" / name, os.path.join(cache_dir, name))
-        os.chown(os.path.join(cache_dir, name), *nobody)
-    os.chmod(cache_file, 0o400)
-    options = emu.options(USER, PASSWORD, cache_path=cache_file, ca_path=os.path.join(base, "ca.pem"))
+    seed_dir, _path = _signed_in(emu, tmp_path)
+    _give_cache(seed_dir, cache_dir, nobody)
+    options = emu.options(USER, PASSWORD, cache_path=cache_dir, ca_path=os.path.join(base, "ca.pem"))
+    os.chmod(account_path(options), 0o400)
     emu.reset()
     warm = _run(options, user=nobody)
     assert warm["ok"] and warm["facts"]["source"] == "cache", warm
@@ -380,17 +466,17 @@ def test_read_only_cache_file_in_writable_directory(emu, nobody_dir, tmp_path):
 
 def test_failures_through_ansible_have_no_traceback(emu, tmp_path, ansible_env):
     """The module and the lookup report a bad cache as a clean failure (no Python traceback)."""
-    cache_dir = tmp_path / "dir-at-path"
-    cache_dir.mkdir()
+    old_cache = tmp_path / "token_cache.json"
+    write_private(old_cache, b'{"AccessToken": {}}')  # a 0.1.0 cache file
     (tmp_path / "link").symlink_to(tmp_path / "nowhere")
     playbook = tmp_path / "play.yml"
     options = emu.options(USER, PASSWORD)
     playbook.write_text(json.dumps([{
         "hosts": "localhost", "gather_facts": False,
         "tasks": [
-            {"name": "module, directory", "identity.entra.entra_token": dict(options, cache_path=str(cache_dir)),
+            {"name": "module, 0.1.0 file", "identity.entra.entra_token": dict(options, cache_path=str(old_cache)),
              "register": "module_result", "ignore_errors": True},
-            {"name": "lookup, symlink", "ansible.builtin.set_fact": {"x": "{{ lookup('identity.entra.entra_token', **o) }}"},
+            {"name": "lookup, dangling symlink", "ansible.builtin.set_fact": {"x": "{{ lookup('identity.entra.entra_token', **o) }}"},
              "vars": {"o": dict(options, cache_path=str(tmp_path / "link"))}, "register": "lookup_result",
              "ignore_errors": True},
             {"ansible.builtin.assert": {"that": [
@@ -402,4 +488,6 @@ def test_failures_through_ansible_have_no_traceback(emu, tmp_path, ansible_env):
     output = run.stdout.decode(errors="replace")
     assert run.returncode == 0, output
     assert "Traceback" not in output
-    assert "is a directory" in output and "symbolic link" in output
+    assert "is now a directory" in output or "token cache is a directory" in output
+    assert "symbolic link" in output and "does not exist" in output
+    assert old_cache.read_bytes() == b'{"AccessToken": {}}'

@@ -9,9 +9,9 @@ run with the password in the environment and the tree callback writing files,
 succeeding and failing runs; and it detects every refresh token and id token
 the emulator issued, by shape, not only the last ones left in the cache.
 
-Allowed: the refresh and id tokens inside the 0600 cache file (and the 0600
-copy a corrupt cache is moved to, which the play creates on purpose), and the
-access token (it is the result).
+Allowed: the refresh and id tokens inside the 0600 account files of the cache
+directory (and the 0600 copy a corrupt account file is moved to, which the play
+creates on purpose), and the access token (it is the result).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import urllib.parse
 
 import pytest
 
+from _layout import account_files, account_path, load, write_private
 from conftest import reliability_user
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -114,8 +115,8 @@ def canary_setup(emu, tmp_path, ansible_env):
     variables = {
         "entra_tenant": emu.demo["tenant"], "entra_client_id": emu.demo["client_id"],
         "entra_authority_host": emu.url, "entra_validate_authority": False, "entra_ca_path": emu.ca_path,
-        "entra_cache_path": str(cache_dir / "token_cache.json"),
-        "entra_corrupt_cache_path": str(cache_dir / "corrupt" / "token_cache.json"),
+        "entra_cache_path": str(cache_dir / "token_cache"),
+        "entra_corrupt_cache_path": str(cache_dir / "corrupt"),
         "entra_admin_url": emu.url + "/_emulator",
         "entra_username": USER, "entra_password": PASSWORD, "entra_other_username": OTHER,
         "canary_password": canary,
@@ -133,19 +134,25 @@ def canary_setup(emu, tmp_path, ansible_env):
         "ANSIBLE_LOG_PATH": str(work / "ansible.log"),
         "ANSIBLE_FORKS": "4",
     })
+    options = emu.options(USER, cache_path=variables["entra_cache_path"])
     return {"work": work, "cache_dir": cache_dir, "canary": canary, "vars_file": vars_file,
-            "inventory": inventory, "env": env, "variables": variables}
+            "inventory": inventory, "env": env, "variables": variables,
+            "account": account_path(options),
+            "corrupt_account": account_path(dict(options, cache_path=variables["entra_corrupt_cache_path"]))}
 
 
 def _corrupt_copy(setup):
-    """A truncated copy of the real cache (it holds a refresh token) as the second cache."""
-    source = setup["cache_dir"] / "token_cache.json"
-    target = setup["cache_dir"] / "corrupt" / "token_cache.json"
-    target.parent.mkdir(mode=0o700, exist_ok=True)
-    data = source.read_bytes() if source.exists() else b'{"RefreshToken": {'
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.write(fd, data[: len(data) * 3 // 4])
-    os.close(fd)
+    """A truncated copy of the real account file (it holds a refresh token) as the second cache's."""
+    source = setup["account"]
+    target = setup["corrupt_account"]
+    os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+    os.chmod(os.path.dirname(os.path.dirname(target)), 0o700)
+    if os.path.exists(source):
+        with open(source, "rb") as handle:
+            data = handle.read()
+    else:
+        data = b'{"RefreshToken": {'
+    write_private(target, data[: len(data) * 3 // 4])
 
 
 def _play(setup, name, environ, fail):
@@ -188,25 +195,28 @@ def test_no_secret_in_any_output_or_file(emu, canary_setup):
     _adhoc(setup)
 
     work = setup["work"]
-    cache_file = setup["cache_dir"] / "token_cache.json"
-    assert stat.S_IMODE(cache_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(setup["account"]).st_mode) == 0o600
     assert os.listdir(work / "facts"), "fact caching wrote nothing"
-    # files allowed to hold refresh and id tokens: the cache and the 0600 copies of corrupt caches
-    allowed = {str(cache_file)}
+    # files allowed to hold refresh and id tokens: the account files and the 0600 copies of corrupt ones
+    allowed = set()
+    for cache in (setup["variables"]["entra_cache_path"], setup["variables"]["entra_corrupt_cache_path"]):
+        allowed.update(account_files(cache))
     for directory, _dirs, files in os.walk(setup["cache_dir"]):
         for name in files:
             path = os.path.join(directory, name)
-            if name == "token_cache.json" or ".corrupt-" in name:
-                assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
+            if ".corrupt-" in name:
                 allowed.add(path)
+    assert setup["account"] in allowed
+    for path in allowed:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
 
     literal = {"password": PASSWORD, "canary password": setup["canary"]}
-    with open(cache_file, encoding="utf-8") as handle:
-        doc = json.load(handle)
-    for number, entry in enumerate(doc["RefreshToken"].values()):
-        literal["refresh token %d" % number] = entry["secret"]
-    for number, entry in enumerate(doc["IdToken"].values()):
-        literal["id token %d" % number] = entry["secret"]
+    for path in account_files(setup["variables"]["entra_cache_path"]):
+        doc = load(path)
+        for number, entry in enumerate(doc["RefreshToken"].values()):
+            literal["refresh token %s %d" % (os.path.basename(path)[:8], number)] = entry["secret"]
+        for number, entry in enumerate(doc["IdToken"].values()):
+            literal["id token %s %d" % (os.path.basename(path)[:8], number)] = entry["secret"]
 
     leaks, scanned = _scan(work, literal, allowed, emu.demo["client_id"])
     assert scanned > 20

@@ -9,13 +9,13 @@ clock bound on each, and what must not leak between users or attempts.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import time
 
 import pytest
 
+from _layout import account_path, load
 from _procs import acquire, run_forked
 from conftest import reliability_user
 
@@ -78,17 +78,22 @@ def test_emulated_fault(emu, tmp_path, case):
     if endpoint in ("token", "userrealm"):
         fault["user"] = USER
     emu.add_fault(**fault)
-    cache_file = str(tmp_path / "token_cache.json")
-    options = emu.options(USER, PASSWORD, cache_path=cache_file, timeout=TIMEOUT)
+    cache_dir = str(tmp_path / "token_cache")
+    options = emu.options(USER, PASSWORD, cache_path=cache_dir, timeout=TIMEOUT)
     result = run_forked([lambda: acquire(options)], timeout=30)[0]
     _check(result, kind, retryable, _bound(kind))
     if fault.get("status") == 429 and fault.get("retry_after"):
         assert "Retry-After" in result["message"] or "429" in result["message"], result["message"]
+        # Entra asked every client to wait: the next call within Retry-After sends nothing
+        sent = len(emu.requests_log())
+        held = run_forked([lambda: acquire(options)], timeout=30)[0]
+        assert held["kind"] == "throttled", held
+        assert len(emu.requests_log()) == sent
+        return
     # the fault was transient: the next call goes to Entra again and succeeds (nothing bad was cached)
     again = run_forked([lambda: acquire(options)], timeout=30)[0]
     assert again["ok"], again
-    with open(cache_file, encoding="utf-8") as handle:
-        json.load(handle)
+    load(account_path(options))
 
 
 def test_connection_refused(emu, tmp_path):
@@ -96,7 +101,7 @@ def test_connection_refused(emu, tmp_path):
     closed.bind((emu.host, 0))
     port = closed.getsockname()[1]
     closed.close()  # nothing listens there now
-    options = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c.json"), timeout=TIMEOUT,
+    options = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c"), timeout=TIMEOUT,
                           authority_host="https://%s:%d" % (emu.host, port))
     result = run_forked([lambda: acquire(options)], timeout=30)[0]
     _check(result, "network_error", True, 1.5)
@@ -117,7 +122,7 @@ def test_connect_timeout(emu, tmp_path):
             filler.connect_ex((emu.host, port))
             fillers.append(filler)
         time.sleep(0.2)
-        options = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c.json"), timeout=TIMEOUT,
+        options = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c"), timeout=TIMEOUT,
                               authority_host="https://%s:%d" % (emu.host, port))
         result = run_forked([lambda: acquire(options)], timeout=30)[0]
     finally:
@@ -159,7 +164,7 @@ def _with_environ(environ, options):
 
 def test_tls_wrong_ca(emu, tmp_path):
     other = _other_ca(tmp_path)
-    options = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c.json"), timeout=TIMEOUT, ca_path=other)
+    options = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c"), timeout=TIMEOUT, ca_path=other)
     # the environment trusts the emulator, the option does not: the option wins
     env_trusts = {"REQUESTS_CA_BUNDLE": emu.ca_path, "CURL_CA_BUNDLE": emu.ca_path, "SSL_CERT_FILE": emu.ca_path}
     results = run_forked([lambda: acquire(options), _with_environ(env_trusts, options)], timeout=30)
@@ -170,7 +175,7 @@ def test_tls_wrong_ca(emu, tmp_path):
 
 def test_ca_path_wins_over_environment(emu, tmp_path):
     other = _other_ca(tmp_path)
-    options = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c.json"), timeout=TIMEOUT)
+    options = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c"), timeout=TIMEOUT)
     env_distrusts = {"REQUESTS_CA_BUNDLE": other, "CURL_CA_BUNDLE": other}
     result = run_forked([_with_environ(env_distrusts, options)], timeout=30)[0]
     assert result["ok"], result
@@ -178,7 +183,7 @@ def test_ca_path_wins_over_environment(emu, tmp_path):
 
 def test_validate_certs_false(emu, tmp_path):
     other = _other_ca(tmp_path)
-    options = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c.json"), timeout=TIMEOUT,
+    options = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c"), timeout=TIMEOUT,
                           ca_path=other, validate_certs=False)
     result = run_forked([lambda: acquire(options)], timeout=30)[0]
     assert result["ok"], result
@@ -189,7 +194,7 @@ def test_dead_proxy(emu, tmp_path):
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()
-    options = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c.json"), timeout=TIMEOUT,
+    options = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c"), timeout=TIMEOUT,
                           proxy="http://127.0.0.1:%d" % port)
     result = run_forked([lambda: acquire(options)], timeout=30)[0]
     _check(result, "network_error", True, 1.5)
@@ -198,7 +203,7 @@ def test_dead_proxy(emu, tmp_path):
 def test_one_users_throttling_does_not_block_another(emu, tmp_path):
     """msal replays a 429 for the whole app for Retry-After seconds; here each user reaches Entra."""
     emu.add_fault(endpoint="token", user=USER, kind="status", status=429, retry_after=60)
-    cache_file = str(tmp_path / "c.json")
+    cache_file = str(tmp_path / "c")
 
     def job():
         first = acquire(emu.options(USER, PASSWORD, cache_path=cache_file, timeout=TIMEOUT))
@@ -211,30 +216,35 @@ def test_one_users_throttling_does_not_block_another(emu, tmp_path):
     assert result["second"]["elapsed"] < 1.5
 
 
-def test_throttled_user_retries_reach_entra(emu, tmp_path):
-    """Once the 429 is over, the same process's next attempt is sent (not replayed from memory)."""
-    emu.add_fault(endpoint="token", user=USER, kind="status", status=429, retry_after=60, times=1)
-    options = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c.json"), timeout=TIMEOUT)
+def test_throttled_user_retries_after_retry_after(emu, tmp_path):
+    """Within Retry-After a retry is held back (not sent); once it has passed, the next attempt is sent."""
+    emu.add_fault(endpoint="token", user=USER, kind="status", status=429, retry_after=2, times=1)
+    options = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c"), timeout=TIMEOUT)
 
     def job():
-        return {"ok": True, "attempts": [acquire(options), acquire(options)]}
+        first, held = acquire(options), acquire(options)
+        time.sleep(3)  # Retry-After (2 s) has passed
+        return {"ok": True, "attempts": [first, held, acquire(options)]}
 
     attempts = run_forked([job], timeout=30)[0]["attempts"]
     assert attempts[0]["kind"] == "throttled"
-    assert attempts[1]["ok"], attempts[1]
+    assert attempts[1]["kind"] == "throttled", attempts[1]
+    assert attempts[2]["ok"], attempts[2]
     assert emu.token_requests(USER) == 2
 
 
-def test_wrong_password_retry_reaches_entra(emu, tmp_path):
-    """msal replays an identical 400 for 60 s; a retried wrong password must reach the server each time."""
-    options = emu.options(USER, "Not-The-Passw0rd!", cache_path=str(tmp_path / "c.json"), timeout=TIMEOUT)
+def test_wrong_password_retry_is_not_sent(emu, tmp_path):
+    """A refused password is not sent again (smart lockout counts each attempt); the error says why."""
+    options = emu.options(USER, "Not-The-Passw0rd!", cache_path=str(tmp_path / "c"), timeout=TIMEOUT)
 
     def job():
         return {"ok": True, "attempts": [acquire(options) for _attempt in range(3)]}
 
     attempts = run_forked([job], timeout=30)[0]["attempts"]
     assert [a["kind"] for a in attempts] == ["invalid_credentials"] * 3
-    assert emu.token_requests(USER) == 3
+    assert all(a["error"]["aadsts"] == 50126 for a in attempts)
+    assert "not sent again" in attempts[1]["message"] and "not sent again" in attempts[2]["message"]
+    assert emu.token_requests(USER) == 1
 
 
 @pytest.mark.parametrize("processes", [8, 24])
@@ -245,7 +255,7 @@ def test_many_processes_against_a_slow_entra(emu, tmp_path, processes):
     play does not take processes x timeout.
     """
     emu.add_fault(endpoint="token", user=USER, kind="latency", latency=TIMEOUT + 1)
-    options = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c.json"), timeout=TIMEOUT)
+    options = emu.options(USER, PASSWORD, cache_path=str(tmp_path / "c"), timeout=TIMEOUT)
     start = time.monotonic()
     results = run_forked([lambda: acquire(options)] * processes, timeout=300)
     wall = time.monotonic() - start
@@ -266,23 +276,24 @@ def test_many_processes_against_a_slow_entra(emu, tmp_path, processes):
 
 def test_many_processes_with_a_wrong_password(emu, tmp_path):
     """16 forks of one user with a wrong password: Entra sees it once, not 16 times (smart lockout counts each)."""
-    options = emu.options(USER, "Wrong-Passw0rd!", cache_path=str(tmp_path / "c.json"), timeout=TIMEOUT)
+    options = emu.options(USER, "Wrong-Passw0rd!", cache_path=str(tmp_path / "c"), timeout=TIMEOUT)
     results = run_forked([lambda: acquire(options)] * 16, timeout=120)
     assert {r["kind"] for r in results} == {"invalid_credentials"}, results
     assert all(r["error"]["aadsts"] == 50126 for r in results)
     assert emu.token_requests(USER) == 1
-    # a later retry is sent (not replayed from memory or disk)
+    # a later retry of the same password is not sent either (failure memory, see test_hostile_attempts)
     retry = run_forked([lambda: acquire(options)], timeout=30)[0]
     assert retry["kind"] == "invalid_credentials"
-    assert emu.token_requests(USER) == 2
-    # and the right password, later, works
+    assert emu.token_requests(USER) == 1
+    # and the right password, at once, works
     right = run_forked([lambda: acquire(dict(options, password=PASSWORD))], timeout=30)[0]
     assert right["ok"], right
+    assert emu.token_requests(USER) == 2
 
 
 def test_waiters_without_password_are_not_failed_by_the_holder(emu, tmp_path):
     """password_required depends on the caller's options: a waiter that has the password still signs in."""
-    cache_file = str(tmp_path / "c.json")
+    cache_file = str(tmp_path / "c")
     emu.add_fault(endpoint="openid_configuration", kind="latency", latency=0.5, times=1)
     without = emu.options(USER, cache_path=cache_file, timeout=TIMEOUT)
     with_password = emu.options(USER, PASSWORD, cache_path=cache_file, timeout=TIMEOUT)
