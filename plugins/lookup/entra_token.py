@@ -119,7 +119,7 @@ class LookupModule(LookupBase):
                 raise EntraTokenError('invalid_argument', detail=str(exc).splitlines()[0][:300]) from None
             if terms:
                 raise EntraTokenError('invalid_argument', detail='This lookup takes no terms, only named options')
-            facts = get_token(from_plugin(self, raw), warn=display.warning)
+            facts = get_token(from_plugin(self, raw, keywords=kwargs), warn=display.warning)
         except EntraTokenError as exc:
             raise AnsibleLookupError(lookup_error_message(exc)) from None
         return [facts if self.get_option('output') == 'result' else facts['access_token']]
