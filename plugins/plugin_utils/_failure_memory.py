@@ -14,7 +14,8 @@ too), and 50 forks of a playbook with a wrong password would each send it. So:
   credential (scrypt for passwords and client secrets), never the credential. Until
   :data:`VERDICT_SECONDS` have passed - and for the rest of the same ansible-playbook run
   - the same credential is not sent again: the same error is returned at once. A
-  changed password (or a new refresh token, or a rotated secret) is tried at once.
+  changed password (or a new refresh token, or a rotated secret) is tried at once. A service
+  principal's credential is held back for the rest of the run only (RUN_ONLY_CREDENTIALS).
 * **Outages** - throttling, server errors, network failures: the processes that waited
   for the lock holder get its failure at once instead of each trying in turn; a
   throttled answer's Retry-After holds back every process for that long.
@@ -41,6 +42,9 @@ NOT_REMEMBERED = frozenset((
     'device_code_declined', 'device_code_expired', 'device_code_invalid', 'sign_in_timeout'))
 # Verdicts about the requested scopes rather than the account: remembered for the same scopes only.
 SCOPE_KINDS = frozenset(('consent_required', 'invalid_scope'))
+# A service principal's credentials: no lockout to protect, and a refusal is often fixed on Entra's side
+# (a certificate uploaded, an app enabled), so their verdicts hold for the rest of the run only.
+RUN_ONLY_CREDENTIALS = frozenset(('client_secret', 'client_certificate', 'client_assertion'))
 # Credentials people choose: hashed slowly, so the file cannot be used to guess them.
 _SLOW_HASHED = frozenset(('password', 'client_secret'))
 _FIELDS = ('kind', 'detail', 'aadsts', 'error', 'suberror', 'description', 'correlation_id', 'trace_id', 'timestamp', 'status')
@@ -105,11 +109,13 @@ class FailureMemory:
                 at, salt = float(record['at']), bytes.fromhex(credential['salt'])
             except (KeyError, TypeError, ValueError):
                 continue
-            if now - at > VERDICT_SECONDS and record.get('run') != run:
+            same_run = record.get('run') == run
+            if not same_run and (now - at > VERDICT_SECONDS or kind in RUN_ONLY_CREDENTIALS):
                 continue
             if hmac.compare_digest(str(credential.get('hash', '')), _fingerprint(kind, secret, salt)):
+                later = 'in the next run' if kind in RUN_ONLY_CREDENTIALS else 'after %d minutes' % (VERDICT_SECONDS // 60)
                 raise self._replay(record, 'not sent again: Entra ID refused this %s %ds ago; it is tried again when it '
-                                   'changes or after %d minutes' % (kind.replace('_', ' '), now - at, VERDICT_SECONDS // 60))
+                                   'changes or %s' % (kind.replace('_', ' '), now - at, later))
 
     def check_outage(self, waited_since: float | None) -> None:
         """Raise an outage another process just met: at once for its waiters, for everyone within Retry-After."""

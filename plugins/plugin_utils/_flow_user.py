@@ -83,6 +83,10 @@ class UserFlow:
         if not result:
             return None, None  # no refresh token for this app: a sign-in is needed
         error = self.acquisition.error_from_result(result)
+        if error.kind == 'unknown' and error.error == 'invalid_grant':
+            # Entra refused this refresh token for a reason the table does not name (a malformed one gets
+            # AADSTS9002313): it cannot serve, whatever the reason, and another sign-in is what helps.
+            error = dataclasses.replace(error, kind='refresh_token_expired')
         if error.retryable:
             # Throttled or unavailable: a password sign-in would only add load.
             self.memory.remember(error, retry_after=self.acquisition.retry_after())

@@ -49,6 +49,7 @@ def sign_in(cache, request, warn, show) -> dict:
     if cache is None:
         return Acquisition(request, None, DiscoveryStore(None), FailureMemory(None, request), warn, show).run({})
     discovery = DiscoveryStore(cache)
+    refuse_remembered(cache, request, load_account(cache.account_file(request.account_key), warn))
     limit = time_limit(request)
     wait_started = time.time()
     with sign_in_lock(cache.sign_in_lock_path(request.identity_key), hold_for=limit, wait_for=limit) as waited:
@@ -66,6 +67,32 @@ def sign_in(cache, request, warn, show) -> dict:
         memory.check_outage(wait_started if waited else None)
         store.check_writable()
         return Acquisition(request, store, discovery, memory, warn, show).run(doc)
+
+
+def refuse_remembered(cache, request, doc) -> None:
+    """Refuse at once - before the sign-in lock, msal or the network - a user sign-in that could only send
+    credentials Entra has already refused: no usable refresh token, and a remembered password.
+
+    The flows make the same checks again under the lock; this only keeps 50 forks of a playbook with a
+    wrong password from queueing behind the lock to learn, one after the other, what one of them knows.
+    """
+    if request.is_app or request.credential != 'password':
+        return
+    memory = FailureMemory(cache, request)
+    dead = None
+    for account in view.find_accounts(doc, request.environment, request.username):
+        secret = view.find_refresh_token(doc, account['home_account_id'], request.environment, request.client_id)
+        if secret:
+            try:
+                memory.check_credential('refresh_token', secret)
+            except EntraTokenError as exc:
+                dead = exc
+                continue
+            return  # a refresh token that may still work: the flow tries it first
+    if request.password:
+        memory.check_credential('password', request.password)
+    elif dead is not None:
+        raise dead
 
 
 def _refreshed_while_waiting(doc, request, discovery, since) -> dict | None:
@@ -138,13 +165,18 @@ class Acquisition:
 
     # -- errors --------------------------------------------------------------------------
 
+    @property
+    def app_flow(self):
+        """The credential a service principal sent (some codes mean different things per credential); False for a user."""
+        return self.request.credential if self.request.is_app else False
+
     def error_from_result(self, result: dict) -> EntraTokenError:
         """An msal error result as a classified error (with the HTTP status and Retry-After of the answer)."""
         answer = self.http.last_answer
         status = answer.status_code if answer else None
         retry_after = answer.headers.get('retry-after') if answer else None
         detail = 'Entra ID throttled the request (HTTP 429, Retry-After: %ss)' % retry_after if status == 429 and retry_after else ''
-        return from_response_body(result, status, detail=detail, app_flow=self.request.is_app)
+        return from_response_body(result, status, detail=detail, app_flow=self.app_flow)
 
     def retry_after(self) -> float | None:
         answer = self.http.last_answer if self.http else None
@@ -165,7 +197,7 @@ class Acquisition:
             except ValueError:
                 body = None
             if isinstance(body, dict) and body.get('error'):
-                return from_response_body(body, answer.status_code, app_flow=self.request.is_app)
+                return from_response_body(body, answer.status_code, app_flow=self.app_flow)
             kind = 'throttled' if answer.status_code == 429 else 'service_unavailable' if answer.status_code >= 500 else 'invalid_response'
             return EntraTokenError(kind, detail='Entra ID answered HTTP %d with a body that is not an OAuth error'
                                    % answer.status_code, status=answer.status_code)
