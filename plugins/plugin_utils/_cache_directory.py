@@ -16,6 +16,9 @@ directory (0700)::
 ``<key>`` is the first 32 hex digits of the SHA-256 of the account, document or identity,
 so file names reveal nothing and any number of accounts costs a warm read one small
 file. Each account file is a complete msal cache that other msal tools can read.
+
+A warm read takes a reader (:class:`_cache_file.CacheFile`); the writer
+(:class:`_cache_store.TokenCacheStore`, with its locks) is imported only by what writes.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import hashlib
 import os
 import stat
 
-from ansible_collections.identity.entra.plugins.plugin_utils._cache_store import TokenCacheStore
+from ansible_collections.identity.entra.plugins.plugin_utils._cache_file import CacheFile
 from ansible_collections.identity.entra.plugins.plugin_utils._private_files import (
     CacheStoreError,
     check_private_directory,
@@ -67,14 +70,26 @@ class CacheDirectory:
             return True
         return check_private_directory(self.path, 'token cache directory')
 
-    def account_file(self, account_key: str) -> TokenCacheStore:
-        return TokenCacheStore(self._child(ACCOUNTS, file_key(account_key) + '.json'), warn=self._warn)
+    def account_reader(self, account_key: str) -> CacheFile:
+        return CacheFile(self._child(ACCOUNTS, file_key(account_key) + '.json'), warn=self._warn)
 
-    def discovery_file(self, document_key: str) -> TokenCacheStore:
-        return TokenCacheStore(self._child(DISCOVERY, file_key(document_key) + '.json'), warn=self._warn)
+    def discovery_reader(self, document_key: str) -> CacheFile:
+        return CacheFile(self._child(DISCOVERY, file_key(document_key) + '.json'), warn=self._warn)
 
-    def failure_file(self, sign_in_key: str) -> TokenCacheStore:
-        return TokenCacheStore(self._child(FAILURES, file_key(sign_in_key) + '.json'), warn=self._warn)
+    def account_file(self, account_key: str):
+        """The account's file to read and write (a TokenCacheStore)."""
+        return self._store(self._child(ACCOUNTS, file_key(account_key) + '.json'))
+
+    def discovery_file(self, document_key: str):
+        return self._store(self._child(DISCOVERY, file_key(document_key) + '.json'))
+
+    def failure_file(self, sign_in_key: str):
+        return self._store(self._child(FAILURES, file_key(sign_in_key) + '.json'))
+
+    def _store(self, path: str):
+        from ansible_collections.identity.entra.plugins.plugin_utils._cache_store import TokenCacheStore  # pylint: disable=import-outside-toplevel
+
+        return TokenCacheStore(path, warn=self._warn)
 
     def sign_in_lock_path(self, identity_key: str) -> str:
         """The single-flight lock file of an identity; its directory is created (0700) on the way."""

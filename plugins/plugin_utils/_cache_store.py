@@ -8,7 +8,8 @@
 
 """One file of the token cache: a JSON document that is locked, replaced atomically and private.
 
-Standard library only: a warm cache hit must not pay for importing msal.
+Standard library only: a warm cache hit must not pay for importing msal. Reading is
+:class:`_cache_file.CacheFile` (all a warm read imports); this module adds what writes.
 
 Guarantees
 ----------
@@ -30,7 +31,7 @@ Guarantees
   warning is emitted and the document starts empty. The move happens under the
   lock and only if the file is still unusable, so a good file another process
   has just written is never quarantined.
-* **Size bound.** A file larger than :data:`MAX_CACHE_BYTES` is refused, not
+* **Size bound.** A file larger than :data:`_cache_file.MAX_CACHE_BYTES` is refused, not
   quarantined: it is more likely a wrong ``cache_path`` than damage.
 * **No raw tracebacks.** Every ``OSError`` is turned into a one-line
   :class:`CacheStoreError` naming the path and the system's reason.
@@ -40,7 +41,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import errno
 import json
 import os
 import random
@@ -48,27 +48,20 @@ import re
 import stat
 import time
 import typing as t
-import warnings
 
-from ansible_collections.identity.entra.plugins.plugin_utils._cache_document import parse_cache_document
+from ansible_collections.identity.entra.plugins.plugin_utils._cache_file import CacheFile
 from ansible_collections.identity.entra.plugins.plugin_utils._file_locks import exclusive_lock
 from ansible_collections.identity.entra.plugins.plugin_utils._private_files import (
     OPEN_CLOEXEC,
     OPEN_NOFOLLOW,
     OPEN_NONBLOCK,
     PRIVATE_FILE_MODE,
-    SYMLINK_ERRNOS,
     CacheStoreError,
     check_directory_writable,
-    check_private_directory,
     describe_os_error,
     ensure_private_directory,
     fsync_directory,
-    mode_text,
 )
-
-MAX_CACHE_BYTES = 64 * 1024 * 1024
-"""Files larger than this are refused with :class:`CacheStoreError`."""
 
 DEFAULT_LOCK_TIMEOUT = 30.0
 """Seconds :meth:`TokenCacheStore.update` waits for the file's lock.
@@ -79,32 +72,6 @@ into an error instead of a hang."""
 
 STALE_TEMP_SECONDS = 300
 """Temporary files of a killed writer older than this are removed by the next writer."""
-
-
-class CacheFingerprint(t.NamedTuple):
-    """Identity of one version of a file, from ``stat``.
-
-    Every write creates a new file (new inode, new ctime), so an unchanged
-    fingerprint means an unchanged file.
-    """
-
-    device: int
-    inode: int
-    size: int
-    mtime_ns: int
-    ctime_ns: int
-
-    @classmethod
-    def from_stat(cls, st: os.stat_result) -> CacheFingerprint:
-        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-class _FileContent(t.NamedTuple):
-    """What one read of the path found."""
-
-    data: dict | None  # None when the file is missing or unusable
-    fingerprint: CacheFingerprint | None  # None when the file is missing
-    problem: str | None  # why the content is unusable (never quoting the content)
 
 
 # A temp file of a writer that no longer runs goes after this many seconds, not STALE_TEMP_SECONDS.
@@ -130,156 +97,31 @@ def _writer_alive(temp_name: str) -> bool:
     return True
 
 
-class TokenCacheStore:
+class TokenCacheStore(CacheFile):
     """The msal unified token cache in one file, shared safely between processes.
 
     ``path`` is the cache file (``~`` is expanded). ``lock_timeout`` bounds the
     wait for the cache lock in :meth:`update` (and when a corrupt file is moved
     aside). ``warn`` receives one-line warnings (a corrupt file moved aside);
-    by default they go to :func:`warnings.warn`.
+    by default they go to :func:`warnings.warn`. Reading is :class:`CacheFile`'s.
     """
 
     def __init__(self, path: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
                  warn: t.Callable[[str], t.Any] | None = None) -> None:
-        if not path:
-            raise CacheStoreError('the token cache path is empty; set cache_path to a file path')
-        self.path = os.path.abspath(os.path.expanduser(os.fspath(path)))
-        self.directory = os.path.dirname(self.path)
-        self.lock_path = self.path + '.lock'
+        super().__init__(path, warn=warn)
         self.lock_timeout = float(lock_timeout)
-        self._warn = warn if warn is not None else self._default_warn
         self._temp_prefix = '.%s.tmp-' % os.path.basename(self.path)
-        self._temp_name = re.compile(r'\A%s\d+-[0-9a-f]{16}\Z' % re.escape(self._temp_prefix))
-
-    def __repr__(self) -> str:
-        return '%s(%r)' % (self.__class__.__name__, self.path)
-
-    @staticmethod
-    def _default_warn(message: str) -> None:
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
-
-    # -- reading -----------------------------------------------------------------
-
-    def load(self) -> tuple[dict, CacheFingerprint | None]:
-        """Return ``(cache document, fingerprint)`` without taking the lock.
-
-        A missing file (or directory) gives ``({}, None)``; nothing is created.
-        An unusable file is moved aside under the lock (see the module
-        docstring), a warning is emitted and ``({}, None)`` is returned, or the
-        content of a good file another process wrote meanwhile.
-        Raises :class:`CacheStoreError` when the file or directory is unsafe,
-        unreadable or too large.
-        """
-        if not check_private_directory(self.directory, 'token cache directory'):
-            return {}, None
-        found = self._read()
-        if found.problem is None:
-            return (found.data if found.data is not None else {}), found.fingerprint
-        with self._cache_lock():
-            found = self._read()
-            if found.problem is not None:
-                self._quarantine(found.problem)
-                return {}, None
-        return (found.data if found.data is not None else {}), found.fingerprint
-
-    def stat_fingerprint(self) -> CacheFingerprint | None:
-        """The fingerprint of the file now (``None`` if missing), from ``lstat`` alone.
-
-        Cheap: reads nothing. Equal to the fingerprint :meth:`load` returned
-        means the file has not been replaced since.
-        """
-        try:
-            st = os.lstat(self.path)
-        except OSError:
-            return None  # missing or unreachable: load() says which, with the right message
-        return CacheFingerprint.from_stat(st)
-
-    def _read(self) -> _FileContent:
-        """Open without following links, check ownership and mode, read and parse."""
-        path = self.path
-        try:
-            fd = os.open(path, os.O_RDONLY | OPEN_NOFOLLOW | OPEN_NONBLOCK | OPEN_CLOEXEC)
-        except FileNotFoundError:
-            return _FileContent(None, None, None)
-        except OSError as exc:
-            raise self._open_error(exc) from None
-        try:
-            st = os.fstat(fd)
-            self._check_file_status(st)
-            raw = self._read_all(fd)
-        except OSError as exc:
-            raise CacheStoreError(
-                'cannot read token cache %s: %s' % (path, describe_os_error(exc)), path) from None
-        finally:
-            os.close(fd)
-        if len(raw) > MAX_CACHE_BYTES:  # grew while being read
-            raise self._too_large_error(len(raw))
-        data, problem = parse_cache_document(raw)
-        return _FileContent(data, CacheFingerprint.from_stat(st), problem)
-
-    def _open_error(self, exc: OSError) -> CacheStoreError:
-        path = self.path
-        if exc.errno in SYMLINK_ERRNOS and os.path.islink(path):
-            return CacheStoreError(
-                'token cache %s is a symbolic link, which is refused; replace it with a regular file '
-                'or point cache_path at the real file' % path, path)
-        if exc.errno in (errno.EACCES, errno.EPERM):
-            if not os.access(self.directory, os.X_OK):
-                return CacheStoreError(
-                    'cannot read token cache %s: its directory %s is not searchable by you; run: chmod 700 %s'
-                    % (path, self.directory, self.directory), path)
-            return CacheStoreError(
-                'cannot read token cache %s: %s; it must be a file of yours with mode 0600 '
-                '(chmod 600 %s)' % (path, describe_os_error(exc), path), path)
-        if exc.errno == errno.ENOTDIR:
-            return CacheStoreError(
-                'token cache path %s is not usable: a parent is not a directory; choose another cache_path'
-                % path, path)
-        if exc.errno == errno.ENXIO:  # a socket (or a device without a driver) at the cache path
-            return CacheStoreError(
-                'token cache path %s is not a regular file; remove it or choose another cache_path' % path, path)
-        return CacheStoreError('cannot open token cache %s: %s' % (path, describe_os_error(exc)), path)
-
-    def _check_file_status(self, st: os.stat_result) -> None:
-        path = self.path
-        if stat.S_ISDIR(st.st_mode):
-            raise CacheStoreError(
-                'token cache path %s is a directory; point cache_path at a file inside it' % path, path)
-        if not stat.S_ISREG(st.st_mode):
-            raise CacheStoreError(
-                'token cache path %s is not a regular file; remove it or choose another cache_path'
-                % path, path)
-        euid = os.geteuid()
-        if st.st_uid != euid:
-            raise CacheStoreError(
-                'token cache %s is owned by uid %d, not by the current user (uid %d); '
-                'remove it or choose another cache_path' % (path, st.st_uid, euid), path)
-        if stat.S_IMODE(st.st_mode) & 0o077:
-            raise CacheStoreError(
-                'token cache %s is accessible by group or others (mode %s) and holds secrets; '
-                'run: chmod 600 %s' % (path, mode_text(st.st_mode), path), path)
-        if st.st_size > MAX_CACHE_BYTES:
-            raise self._too_large_error(st.st_size)
-
-    def _too_large_error(self, size: int) -> CacheStoreError:
-        return CacheStoreError(
-            'token cache %s is %d bytes, more than the %d MiB limit, so it is not a token cache '
-            'written by this collection; move it away or choose another cache_path'
-            % (self.path, size, MAX_CACHE_BYTES // (1024 * 1024)), self.path)
-
-    @staticmethod
-    def _read_all(fd: int) -> bytes:
-        chunks = []
-        total = 0
-        while total <= MAX_CACHE_BYTES:
-            chunk = os.read(fd, 1024 * 1024)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        return b''.join(chunks)
 
     # -- recovery ----------------------------------------------------------------
+
+    def _recover(self) -> tuple[dict, tuple | None]:
+        """Under the lock: move the file aside if it is still unusable, else return what another process wrote."""
+        with self._cache_lock():
+            data, fingerprint, problem = self._read()
+            if problem is not None:
+                self._quarantine(problem)
+                return {}, None
+        return (data if data is not None else {}), fingerprint
 
     def _quarantine(self, problem: str) -> str:
         """Move the unusable file aside (caller holds the lock); warn; return the new name."""
@@ -339,12 +181,12 @@ class TokenCacheStore:
         """
         ensure_private_directory(self.directory, 'token cache directory')
         with self._cache_lock():
-            found = self._read()
-            if found.problem is not None:
-                self._quarantine(found.problem)
+            data, _fingerprint, problem = self._read()
+            if problem is not None:
+                self._quarantine(problem)
                 current: dict = {}
             else:
-                current = found.data if found.data is not None else {}
+                current = data if data is not None else {}
             working = copy.deepcopy(current)
             result = mutator(working)
             if result is None:
@@ -398,12 +240,13 @@ class TokenCacheStore:
         now = time.time()
         cutoff = now - STALE_TEMP_SECONDS
         euid = os.geteuid()
+        temp_name = re.compile(r'\A%s\d+-[0-9a-f]{16}\Z' % re.escape(self._temp_prefix))
         try:
             entries = list(os.scandir(self.directory))
         except OSError:
             return
         for entry in entries:
-            if not entry.name.startswith(self._temp_prefix) or not self._temp_name.match(entry.name):
+            if not entry.name.startswith(self._temp_prefix) or not temp_name.match(entry.name):
                 continue
             try:
                 st = entry.stat(follow_symlinks=False)

@@ -38,7 +38,7 @@ class DiscoveryStore:
         record = self._memory.get(url)
         if record is None and self._cache is not None:
             try:
-                record = self._cache.discovery_file(url).load()[0]
+                record = self._cache.discovery_reader(url).load()[0]
             except CacheStoreError:
                 record = None  # an optimisation: the token cache reports its own problems
             self._memory[url] = record

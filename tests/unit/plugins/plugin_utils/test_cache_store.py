@@ -26,7 +26,8 @@ import pytest
 
 from ansible_collections.identity.entra.plugins.plugin_utils import _cache_store
 from ansible_collections.identity.entra.plugins.plugin_utils._cache_document import merge_changes
-from ansible_collections.identity.entra.plugins.plugin_utils._cache_store import MAX_CACHE_BYTES, TokenCacheStore
+from ansible_collections.identity.entra.plugins.plugin_utils._cache_file import MAX_CACHE_BYTES
+from ansible_collections.identity.entra.plugins.plugin_utils._cache_store import TokenCacheStore
 from ansible_collections.identity.entra.plugins.plugin_utils._private_files import CacheStoreError
 from ansible_collections.identity.entra.tests.unit.plugins.plugin_utils.cache_helpers import (
     FORK,
