@@ -78,21 +78,79 @@ _raw:
   elements: raw
 '''
 
+import importlib.util
+import os
+import sys
+
+from ansible import constants as C
 from ansible.errors import AnsibleError, AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
-from ansible_collections.identity.entra.plugins.plugin_utils._acquire import get_token
-from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError
-from ansible_collections.identity.entra.plugins.plugin_utils._options import OPTION_SPEC, check_raw_types, from_plugin, unknown_options
+
+class BytecodeCachedImports:
+    """While installed, this collection's plugin_utils and module_utils modules load through Python's own
+    source loader, which keeps their bytecode in __pycache__ (where Python may write it).
+
+    Why: Ansible forks a worker process for every host and task, and a lookup is loaded in the worker
+    that templates it. Ansible's collection loader compiles collection modules from source every time;
+    for the modules a cached token needs that is most of what a warm lookup costs. This file itself
+    is loaded by Python's source loader already. Only the imports below go through here; whatever is
+    imported later (a sign-in, an error) goes through the collection loader as usual.
+    """
+
+    def __init__(self, package: str, root: str) -> None:
+        self.prefix = package + '.'
+        self.root = root
+
+    def find_spec(self, fullname, path=None, target=None):  # pylint: disable=unused-argument
+        parts = fullname[len(self.prefix):].split('.') if fullname.startswith(self.prefix) else ()
+        if len(parts) != 2 or parts[0] not in ('plugin_utils', 'module_utils'):
+            return None
+        source = os.path.join(self.root, parts[0], parts[1] + '.py')
+        return importlib.util.spec_from_file_location(fullname, source) if os.path.isfile(source) else None
+
+    def __enter__(self):
+        if __name__.startswith('ansible_collections.'):  # loaded as a collection plugin
+            sys.meta_path.insert(0, self)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+
+
+with BytecodeCachedImports(__name__.rsplit('.', 2)[0], os.path.dirname(os.path.dirname(os.path.abspath(__file__)))):
+    from ansible_collections.identity.entra.plugins.plugin_utils._acquire import get_token
+    from ansible_collections.identity.entra.plugins.plugin_utils._lookup_options import OPTIONS
+    from ansible_collections.identity.entra.plugins.plugin_utils._options import OPTION_SPEC, from_lookup, unknown_options
 
 display = Display()
 # The doc fragment names one variable per option: entra_<option>.
 OPTION_VARIABLES = tuple('entra_' + name for name in OPTION_SPEC)
 LOOKUP_OPTIONS = tuple(OPTION_SPEC) + ('output',)
+OUTPUTS = ('token', 'result')
 
 
-def lookup_error_message(exc: EntraTokenError) -> str:
+def register_option_definitions(name: str = __name__) -> bool:
+    """Give Ansible this lookup's option definitions before its plugin loader builds them.
+
+    The loader would parse DOCUMENTATION and its doc fragments as YAML in every worker process (a fork per
+    host and task) that runs the lookup, which costs more than everything else a cached token does.
+    plugin_utils/_lookup_options.py holds what it would build, rendered from the same documentation (a
+    unit test fails when they differ), and the loader skips a plugin whose definitions are known. Ansible
+    (2.16 to 2.21 at least) keys them by the plugin's Python module name.
+    """
+    if not name.startswith('ansible_collections.') or C.config.has_configuration_definition('lookup', name):
+        return False
+    C.config.initialize_plugin_configuration_definitions('lookup', name, OPTIONS)
+    return True
+
+
+register_option_definitions()
+
+
+def lookup_error_message(exc) -> str:
     """'[kind] what happened and what to do' followed by the identifiers support needs."""
     details = exc.as_dict()
     extra = ', '.join('%s=%s' % (key, details[key]) for key in ('aadsts', 'error', 'suberror', 'correlation_id', 'trace_id', 'timestamp')
@@ -101,25 +159,56 @@ def lookup_error_message(exc: EntraTokenError) -> str:
     return '[%s] %s%s%s' % (exc.kind, exc.message, retry, ' (%s)' % extra if extra else '')
 
 
+def entra_error(exc):
+    """``exc`` if it is a classified failure (an EntraTokenError), else None.
+
+    _errors, the table of every error kind, is imported only now: the warm path never needs it.
+    """
+    from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError  # pylint: disable=import-outside-toplevel
+
+    return exc if isinstance(exc, EntraTokenError) else None
+
+
+def invalid_argument(detail: str):
+    from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError  # pylint: disable=import-outside-toplevel
+
+    return EntraTokenError('invalid_argument', detail=detail)
+
+
 class LookupModule(LookupBase):
+    """Options are read as Ansible's plugin configuration orders them (see _options.from_lookup), without
+    set_options: Ansible would resolve all of them, for a request that is validated here anyway."""
 
     def run(self, terms, variables=None, **kwargs):
         try:
-            problem = unknown_options(kwargs, LOOKUP_OPTIONS)
-            if problem:
-                raise problem
-            # Options may come from entra_* variables; Ansible hands those to lookups untemplated.
-            own_vars = {name: self._templar.template(variables[name]) for name in OPTION_VARIABLES if name in (variables or {})}
-            raw = {name[len('entra_'):]: value for name, value in own_vars.items()}
-            raw.update(kwargs)
-            check_raw_types(raw)
-            try:
-                self.set_options(var_options=own_vars, direct=kwargs)
-            except AnsibleError as exc:  # Ansible's own type and choices checks of the options
-                raise EntraTokenError('invalid_argument', detail=str(exc).splitlines()[0][:300]) from None
-            if terms:
-                raise EntraTokenError('invalid_argument', detail='This lookup takes no terms, only named options')
-            facts = get_token(from_plugin(self, raw, keywords=kwargs), warn=display.warning)
-        except EntraTokenError as exc:
-            raise AnsibleLookupError(lookup_error_message(exc)) from None
-        return [facts if self.get_option('output') == 'result' else facts['access_token']]
+            output, facts = self._token(terms, variables or {}, kwargs)
+        except Exception as exc:  # pylint: disable=broad-except  # re-raised unless it is one of ours
+            error = entra_error(exc)
+            if error is None:
+                raise
+            raise AnsibleLookupError(lookup_error_message(error)) from None
+        return [facts if output == 'result' else facts['access_token']]
+
+    def _token(self, terms, variables, kwargs) -> tuple:
+        problem = unknown_options(kwargs, LOOKUP_OPTIONS)
+        if problem:
+            raise problem
+        output = kwargs.get('output', 'token')
+        if not isinstance(output, str) or output not in OUTPUTS:
+            raise invalid_argument("Option 'output' must be one of %s, got %s"
+                                   % (', '.join(OUTPUTS), repr(output[:40]) if isinstance(output, str) else 'a value of another type'))
+        if terms:
+            raise invalid_argument('This lookup takes no terms, only named options')
+        # Options may come from entra_* variables; Ansible hands those to lookups untemplated.
+        own_vars = {name[6:]: self._templar.template(variables[name]) for name in OPTION_VARIABLES if name in variables}
+        return output, get_token(from_lookup(kwargs, own_vars, self._configured), warn=display.warning)
+
+    def _configured(self, name: str):
+        """What ansible.cfg gives an option ([entra] section), as Ansible's configuration reads it; else None."""
+        if 'ini' not in OPTIONS[name]:
+            return None
+        try:
+            value, origin = C.config.get_config_value_and_origin(name, plugin_type='lookup', plugin_name=self._load_name)
+        except AnsibleError as exc:  # Ansible's own type checks of what the file says
+            raise invalid_argument(str(exc).splitlines()[0][:300]) from None
+        return None if origin == 'default' else value

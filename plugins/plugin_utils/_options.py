@@ -5,8 +5,8 @@
 """Options of entra_token, validated once for the action plugin and the lookup.
 
 For internal collection use only. The module front reads raw task arguments
-(``from_mapping``), the lookup reads Ansible's plugin configuration
-(``from_plugin``); both end in the same validated ``TokenRequest``. Everything a
+(``from_mapping``), the lookup its keywords, entra_* variables, the environment and
+ansible.cfg (``from_lookup``); both end in the same validated ``TokenRequest``. Everything a
 user can get wrong is refused here, before anything is sent or written.
 """
 
@@ -15,11 +15,9 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ansible_collections.identity.entra.plugins.module_utils._clouds import CLOUDS
-from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError
 
 RESERVED_SCOPES = frozenset(('openid', 'profile', 'offline_access'))
 REFUSED_TENANTS = frozenset(('common', 'consumers'))
@@ -60,10 +58,12 @@ NO_LOG = frozenset(('password', 'client_secret', 'client_certificate_password'))
 CLIENT_CREDENTIALS = ('client_secret', 'client_certificate_path', 'client_assertion_file')
 USER_OPTIONS = ('username', 'password')
 _LIMITS = {'timeout': (1, 3600), 'min_validity': (0, 86400), 'device_code_timeout': (10, 3600)}
-_TENANT_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$')
-_HOST_URL_RE = re.compile(r'^https://[^\s/?#@]+/?$', re.IGNORECASE)
-_UNEXPANDED_RE = re.compile(r'\$(\w+|\{[^}]*\})')
-_PLAIN_VALUE_RE = re.compile(r'^[A-Za-z0-9@._:/,+%~-]+$')
+# Checked with string operations where a warm lookup needs them: compiling a regular expression costs
+# more than the rest of the validation, and every worker process would compile it again.
+_DOMAIN_CHARACTERS = frozenset('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-')
+_NOT_IN_HOST = frozenset('/?#@')
+_UNEXPANDED_RE = r'\$(\w+|\{[^}]*\})'
+_PLAIN_VALUE_RE = r'^[A-Za-z0-9@._:/,+%~-]+$'
 _TRUE = frozenset(('1', 'true', 'yes', 'on', 'y', 't'))
 _FALSE = frozenset(('0', 'false', 'no', 'off', 'n', 'f'))
 
@@ -72,37 +72,49 @@ _FALSE = frozenset(('0', 'false', 'no', 'off', 'n', 'f'))
 EXPLICIT, VARIABLE, ENVIRONMENT, DEFAULT = 'explicit', 'variable', 'environment', 'default'
 
 
-@dataclass(frozen=True)
+# The fields of a TokenRequest, with their types:
+#   tenant, client_id, credential, cloud, authority_host, graph_resource: str
+#   username, password, client_secret, client_certificate_path, client_certificate_password,
+#   client_assertion_file, ca_path, proxy, cache_path: str | None
+#   client_certificate_send_chain, validate_authority, validate_certs, force_refresh: bool
+#   device_code_timeout, timeout, min_validity: int; scopes: tuple of str
+_REQUEST_FIELDS = ('tenant', 'client_id', 'username', 'password', 'credential', 'client_secret', 'client_certificate_path',
+                   'client_certificate_password', 'client_certificate_send_chain', 'client_assertion_file', 'device_code_timeout',
+                   'scopes', 'cloud', 'authority_host', 'graph_resource', 'validate_authority', 'ca_path', 'validate_certs', 'proxy',
+                   'timeout', 'cache_path', 'force_refresh', 'min_validity')
+
+
 class TokenRequest:
     """A validated request for a token; everything the core needs, nothing else.
 
     ``credential`` says who signs in and how: ``password`` or ``device_code`` for a user,
     ``client_secret``, ``client_certificate`` or ``client_assertion`` for a service principal.
+    Immutable, hashable, compared by value. A plain class: a frozen dataclass or a named tuple
+    generates code when the class is built, in every worker process that runs the lookup.
     """
 
-    tenant: str
-    client_id: str
-    username: str | None
-    password: str | None
-    credential: str
-    client_secret: str | None
-    client_certificate_path: str | None
-    client_certificate_password: str | None
-    client_certificate_send_chain: bool
-    client_assertion_file: str | None
-    device_code_timeout: int
-    scopes: tuple
-    cloud: str
-    authority_host: str
-    graph_resource: str
-    validate_authority: bool
-    ca_path: str | None
-    validate_certs: bool
-    proxy: str | None
-    timeout: int
-    cache_path: str | None
-    force_refresh: bool
-    min_validity: int
+    __slots__ = _REQUEST_FIELDS
+
+    def __init__(self, **values) -> None:
+        for name in _REQUEST_FIELDS:
+            object.__setattr__(self, name, values.pop(name))
+        if values:
+            raise TypeError('unknown TokenRequest fields: %s' % ', '.join(sorted(values)))
+
+    def __setattr__(self, name, value):
+        raise AttributeError('a TokenRequest cannot be changed')
+
+    def __delattr__(self, name):
+        raise AttributeError('a TokenRequest cannot be changed')
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in _REQUEST_FIELDS)
+
+    def __eq__(self, other):
+        return self._values() == other._values() if isinstance(other, TokenRequest) else NotImplemented
+
+    def __hash__(self):
+        return hash(self._values())
 
     @property
     def authority(self) -> str:
@@ -163,7 +175,7 @@ class TokenRequest:
         parts = ['ansible-playbook', 'identity.entra.sign_in']
         for name, value in given:
             # key=value keeps such a value as it is; anything else goes as JSON, which Ansible reads whole.
-            parts += ['-e', '%s=%s' % (name, value) if _PLAIN_VALUE_RE.match(value) else json.dumps({name: value}, ensure_ascii=False)]
+            parts += ['-e', '%s=%s' % (name, value) if re.match(_PLAIN_VALUE_RE, value) else json.dumps({name: value}, ensure_ascii=False)]
         return ' '.join(shlex.quote(part) for part in parts)
 
     def __repr__(self):  # never show a secret, even in a debugger or traceback
@@ -171,8 +183,15 @@ class TokenRequest:
             self.tenant, self.client_id, self.username, self.credential, self.scopes, self.authority)
 
 
-def _invalid(name: str, why: str) -> EntraTokenError:
-    return EntraTokenError('invalid_argument', detail="Option '%s' %s" % (name, why))
+def _error(kind: str, detail: str):
+    """An EntraTokenError; _errors (the table of every kind) is imported only when something is wrong."""
+    from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError  # pylint: disable=import-outside-toplevel
+
+    return EntraTokenError(kind, detail=detail)
+
+
+def _invalid(name: str, why: str):
+    return _error('invalid_argument', "Option '%s' %s" % (name, why))
 
 
 def _describe_type(value) -> str:
@@ -231,7 +250,7 @@ def _check_path(name: str, value: str) -> str:
     if not value.strip():
         raise _invalid(name, 'is empty or blank; give an absolute path')
     expanded = os.path.expanduser(os.path.expandvars(value))
-    unexpanded = _UNEXPANDED_RE.search(expanded)
+    unexpanded = re.search(_UNEXPANDED_RE, expanded) if '$' in expanded else None
     if unexpanded:
         raise _invalid(name, 'names the variable %s, which is not set: %r' % (unexpanded.group(0), value[:120]))
     if any(part.startswith('~') for part in expanded.split(os.sep)):
@@ -243,8 +262,16 @@ def _check_path(name: str, value: str) -> str:
     return os.path.normpath(expanded)
 
 
+def _is_host_url(value: str) -> bool:
+    """https:// and a host (with a port), nothing else: no path, query, fragment, user or white space."""
+    if value[:8].lower() != 'https://':
+        return False
+    host = value[8:-1] if value.endswith('/') else value[8:]
+    return bool(host) and not any(ch in _NOT_IN_HOST or ch.isspace() for ch in host)
+
+
 def _check_url(name: str, value: str) -> str:
-    if not _HOST_URL_RE.match(value):
+    if not _is_host_url(value):
         raise _invalid(name, 'must be an https:// URL of a host, with nothing after it (no path, query, fragment, '
                        'user or spaces), got %r' % (value[:80],))
     parts = urlsplit(value)
@@ -290,15 +317,15 @@ def _check_scopes(scopes, graph_resource: str) -> tuple:
 def _check_tenant(tenant: str, is_app: bool) -> str:
     lowered = tenant.strip().lower()
     if lowered in REFUSED_TENANTS or (is_app and lowered == 'organizations'):
-        raise EntraTokenError(
-            'tenant_endpoint_required',
-            detail="tenant '%s' cannot be used for this sign-in: Entra refuses it on /%s; give the tenant ID or domain"
-                   % (lowered, lowered))
+        raise _error('tenant_endpoint_required',
+                     "tenant '%s' cannot be used for this sign-in: Entra refuses it on /%s; give the tenant ID or domain"
+                     % (lowered, lowered))
     try:
         return str(uuid.UUID(lowered))
     except ValueError:
         pass
-    if not _TENANT_RE.match(lowered) or ('.' not in lowered and lowered != 'organizations'):
+    if not (0 < len(lowered) <= 253 and lowered[0] not in '.-' and set(lowered) <= _DOMAIN_CHARACTERS) or \
+            ('.' not in lowered and lowered != 'organizations'):
         raise _invalid('tenant', "must be a tenant ID (GUID), a verified domain or 'organizations', got %r" % tenant[:80])
     return lowered
 
@@ -329,6 +356,37 @@ def _choose_credential(values: dict, origins: dict) -> tuple:
     return None, []
 
 
+# Requests this process has validated, by what validation read: a lookup or task called again with the
+# same arguments (lazy templating, loops, a long-lived process) is not validated again. The key holds
+# every input (each value with its type and origin, and HOME for ~); a value naming an environment
+# variable ($VAR) is not remembered; the files validation checks exist are checked again on each hit.
+_VALIDATED: dict = {}
+_VALIDATED_MAX = 64
+
+
+def _frozen(value):
+    """A value as part of a key: its type too (True == 1, but only one is a number of seconds)."""
+    if isinstance(value, (list, tuple)):
+        return type(value), tuple(_frozen(item) for item in value)
+    if isinstance(value, str) and '$' in value:
+        raise TypeError('depends on the environment')
+    return type(value), value
+
+
+def _validated_key(raw: dict, origins: dict):
+    try:
+        key = (os.environ.get('HOME'),) + tuple((_frozen(raw.get(name)), origins.get(name)) for name in OPTION_SPEC)
+        hash(key)
+    except TypeError:  # a mapping, or an environment variable: validate every time
+        return None
+    return key
+
+
+def _files_still_there(request: TokenRequest) -> bool:
+    return all(os.path.isfile(path) for path in (request.ca_path, request.client_certificate_path,
+                                                 request.client_assertion_file) if path)
+
+
 def build_request(raw: dict, origins: dict | None = None) -> TokenRequest:
     """Validate raw option values (merged with the environment, not yet with defaults) into a TokenRequest.
 
@@ -336,6 +394,19 @@ def build_request(raw: dict, origins: dict | None = None) -> TokenRequest:
     (missing: explicit); it decides between a user and a service principal.
     """
     origins = origins or {}
+    key = _validated_key(raw, origins)
+    known = _VALIDATED.get(key) if key is not None else None
+    if known is not None and _files_still_there(known):
+        return known
+    request = _validate(raw, origins)
+    if key is not None:
+        if len(_VALIDATED) >= _VALIDATED_MAX:
+            _VALIDATED.clear()
+        _VALIDATED[key] = request
+    return request
+
+
+def _validate(raw: dict, origins: dict) -> TokenRequest:
     values = {}
     for name, (kind, default, _env) in OPTION_SPEC.items():
         value = raw.get(name)
@@ -425,7 +496,7 @@ def build_request(raw: dict, origins: dict | None = None) -> TokenRequest:
     )
 
 
-def unknown_options(names, known) -> EntraTokenError | None:
+def unknown_options(names, known):
     """The error for option names nobody knows (with the likely meant one), or None."""
     unknown = sorted(str(name) for name in set(names) - set(known))
     if not unknown:
@@ -436,7 +507,7 @@ def unknown_options(names, known) -> EntraTokenError | None:
     for name in unknown:
         close = difflib.get_close_matches(name, list(known), n=1)
         hints.append('%s (did you mean %s?)' % (name, close[0]) if close else name)
-    return EntraTokenError('invalid_argument', detail='Unsupported option(s): %s' % ', '.join(hints))
+    return _error('invalid_argument', 'Unsupported option(s): %s' % ', '.join(hints))
 
 
 def from_mapping(args: dict, environ=None) -> TokenRequest:
@@ -456,47 +527,27 @@ def from_mapping(args: dict, environ=None) -> TokenRequest:
     return build_request(raw, origins)
 
 
-def check_raw_types(values: dict) -> None:
-    """Refuse values Ansible's own plugin configuration would quietly coerce (it reads 'maybe' as false)."""
-    for name, value in values.items():
-        if name in OPTION_SPEC and value is not None:
-            _coerce(name, OPTION_SPEC[name][0], value)
+def from_lookup(keywords: dict, variables: dict, configured) -> TokenRequest:
+    """Options of the lookup, in the order Ansible's plugin configuration gives them.
 
-
-def from_plugin(plugin, raw_values: dict | None = None, keywords=None) -> TokenRequest:
-    """Options of a configured plugin (env/ini/vars were already applied by Ansible).
-
-    ``raw_values`` are the values as the user wrote them (keyword arguments and entra_*
-    variables): Ansible resolves 'path' options against the current directory, which would
-    hide a relative or unexpanded path, so those are validated as written. ``keywords`` names
-    those given as keyword arguments: they win over entra_* variables when choosing who signs in
-    (without it, every value of ``raw_values`` counts as given explicitly).
+    A keyword argument wins over an entra_* variable (``variables``: templated values by option
+    name), which wins over an environment variable (in OPTION_SPEC's order), which wins over
+    ansible.cfg: ``configured(name)`` returns what Ansible's configuration holds for an option
+    given nowhere else (its [entra] section), or None. Values are taken as the user wrote them:
+    Ansible would resolve a relative or unexpanded path against the current directory and hide it.
+    Keywords win over variables when choosing who signs in, too.
     """
-    raw_values = raw_values or {}
     raw, origins = {}, {}
-    for name in OPTION_SPEC:
-        if name in raw_values and raw_values[name] is not None:
-            raw[name] = raw_values[name]
-            origins[name] = EXPLICIT if keywords is None or name in keywords else VARIABLE
-            continue
-        try:
-            value, origin = plugin.get_option_and_origin(name)
-        except KeyError:
-            # ansible-core before 2.19 looks only at the configuration here, not at the options given to the
-            # plugin, and raises for a required option that the configuration lacks: it is simply not set there.
-            value, origin = None, 'default'
-        origin = str(origin or '')
-        if origin.startswith('env:'):
-            origins[name] = ENVIRONMENT
-            # Ansible lets the last variable of an option's list win (AZURE_* over ENTRA_*); the documented order is
-            # OPTION_SPEC's, as for the module. The value is taken as written: a path is checked unexpanded.
-            value = next((os.environ[env] for env in OPTION_SPEC[name][2] if os.environ.get(env)), value)
-        elif origin == 'default':
-            origins[name] = DEFAULT
-            value = None
-        elif origin == 'Direct' or origin.startswith(('keyword:', 'cli:')):
-            origins[name] = EXPLICIT
-        else:  # 'var: entra_...' or the path of an ansible.cfg
-            origins[name] = VARIABLE
-        raw[name] = value
+    for name, (_kind, _default, env_names) in OPTION_SPEC.items():
+        if keywords.get(name) is not None:
+            raw[name], origins[name] = keywords[name], EXPLICIT
+        elif variables.get(name) is not None:
+            raw[name], origins[name] = variables[name], VARIABLE
+        else:
+            value = next((os.environ[env] for env in env_names if os.environ.get(env)), None)
+            if value is not None:
+                raw[name], origins[name] = value, ENVIRONMENT
+            else:
+                value = configured(name)
+                raw[name], origins[name] = value, (DEFAULT if value is None else VARIABLE)
     return build_request(raw, origins)
