@@ -14,10 +14,13 @@ Standard library only: a warm cache hit must not pay for importing msal. Reading
 Guarantees
 ----------
 * **Atomic writes.** The file is never written in place: a new version is written
-  to a temporary file in the same directory (``O_EXCL``, mode 0600), flushed,
-  fsynced and renamed over the path with ``os.replace``; the directory is then
-  fsynced. A reader, or a process killed at any instant, sees either the old or
-  the new complete file, never a partial one. Readers therefore take no lock.
+  to a temporary file in the same directory (``O_EXCL``, mode 0600), synced to
+  disk (fdatasync) and renamed over the path with ``os.replace``; the directory is
+  then fsynced. A reader, or a process killed at any instant, sees either the old
+  or the new complete file, never a partial one. Readers therefore take no lock.
+  Files that are only a saved request (public discovery documents) skip the two
+  syncs: after a crash of the machine such a file may be damaged, and is then
+  moved aside and fetched again.
 * **Locked read-modify-write.** :meth:`TokenCacheStore.update` holds an exclusive
   ``flock`` on the sibling file ``PATH.lock`` while it re-reads the file, applies
   the caller's change and writes (see _file_locks).
@@ -69,6 +72,9 @@ DEFAULT_LOCK_TIMEOUT = 30.0
 The lock is held only for a read, an in-memory merge and one small write, so even many
 queued processes pass through in well under a second; the bound turns a wedged holder
 into an error instead of a hang."""
+
+SYNC_DATA = getattr(os, 'fdatasync', os.fsync)
+"""Makes a file's content durable; fdatasync where there is one (the file's times need not be)."""
 
 STALE_TEMP_SECONDS = 300
 """Temporary files of a killed writer older than this are removed by the next writer."""
@@ -168,7 +174,7 @@ class TokenCacheStore(CacheFile):
         with self._cache_lock():
             pass
 
-    def update(self, mutator: t.Callable[[dict], dict | None]) -> dict:
+    def update(self, mutator: t.Callable[[dict], dict | None], durable: bool = True) -> dict:
         """Locked read-modify-write; return the document now on disk.
 
         Creates the directory (0700) if needed, takes the cache lock, re-reads
@@ -177,7 +183,8 @@ class TokenCacheStore(CacheFile):
         (or the copy, if ``mutator`` returns ``None``) differs, writes it
         atomically. Typical mutator: ``lambda current: merge_changes(before,
         after, current)``. Exceptions from ``mutator`` propagate; nothing is
-        written then.
+        written then. ``durable=False`` skips the syncs to disk, for a file
+        whose loss costs nothing but a request (see :meth:`_write_atomically`).
         """
         ensure_private_directory(self.directory, 'token cache directory')
         with self._cache_lock():
@@ -194,11 +201,16 @@ class TokenCacheStore(CacheFile):
             if not isinstance(result, dict):
                 raise TypeError('the cache mutator must return a dict, not %s' % type(result).__name__)
             if result != current:
-                self._write_atomically(result)
+                self._write_atomically(result, durable)
             self._remove_stale_temp_files()
             return result
 
-    def _write_atomically(self, document: dict) -> None:
+    def _write_atomically(self, document: dict, durable: bool = True) -> None:
+        """Write a temporary file and rename it over the path: a reader, or a process killed at any
+        instant, sees the old or the new version. ``durable`` also syncs the data (fdatasync: the
+        file's times need not survive) before the rename and the directory after it, so that the new
+        version survives a crash of the machine; without it, the file may come back damaged after
+        one, and is then moved aside like any damaged file."""
         payload = json.dumps(document, separators=(',', ':')).encode('utf-8')
         temp_path = os.path.join(
             self.directory, '%s%d-%016x' % (self._temp_prefix, os.getpid(), random.getrandbits(64)))
@@ -217,7 +229,8 @@ class TokenCacheStore(CacheFile):
                 while view:
                     written = os.write(fd, view)
                     view = view[written:]
-                os.fsync(fd)
+                if durable:
+                    SYNC_DATA(fd)
             finally:
                 os.close(fd)
             os.replace(temp_path, self.path)
@@ -228,6 +241,8 @@ class TokenCacheStore(CacheFile):
                 raise CacheStoreError(
                     'cannot write token cache %s: %s' % (self.path, describe_os_error(exc)), self.path) from None
             raise
+        if not durable:
+            return
         try:
             fsync_directory(self.directory)
         except OSError as exc:

@@ -65,7 +65,8 @@ class DiscoveryStore:
             return
         for url, record in self._fresh.items():
             try:
-                self._cache.discovery_file(url).update(lambda current, record=record: record)
+                # Not synced to disk: a public document, fetched again if a crash damages it.
+                self._cache.discovery_file(url).update(lambda current, record=record: record, durable=False)
             except CacheStoreError:
                 pass
         self._fresh.clear()
