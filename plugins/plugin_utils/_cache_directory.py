@@ -23,6 +23,7 @@ A warm read takes a reader (:class:`_cache_file.CacheFile`); the writer
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import stat
@@ -37,6 +38,7 @@ from ansible_collections.identity.entra.plugins.plugin_utils._private_files impo
 ACCOUNTS, DISCOVERY, LOCKS, FAILURES = 'accounts', 'discovery', 'locks', 'failures'
 
 
+@functools.lru_cache(maxsize=256)
 def file_key(text: str) -> str:
     """The file name stem for an account, document or identity."""
     return hashlib.sha256(text.encode('utf-8')).hexdigest()[:32]
@@ -68,7 +70,8 @@ class CacheDirectory:
         if create:
             ensure_private_directory(self.path, 'token cache directory')
             return True
-        return check_private_directory(self.path, 'token cache directory')
+        # A directory (not a link to one) is checked from the same lstat.
+        return check_private_directory(self.path, 'token cache directory', st if st is not None and stat.S_ISDIR(st.st_mode) else None)
 
     def account_reader(self, account_key: str) -> CacheFile:
         return CacheFile(self._child(ACCOUNTS, file_key(account_key) + '.json'), warn=self._warn)

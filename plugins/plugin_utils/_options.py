@@ -93,13 +93,25 @@ class TokenRequest:
     generates code when the class is built, in every worker process that runs the lookup.
     """
 
-    __slots__ = _REQUEST_FIELDS
+    __slots__ = _REQUEST_FIELDS + ('environment', 'account_key', 'identity_key')
 
     def __init__(self, **values) -> None:
         for name in _REQUEST_FIELDS:
             object.__setattr__(self, name, values.pop(name))
         if values:
             raise TypeError('unknown TokenRequest fields: %s' % ', '.join(sorted(values)))
+        # Derived once: the warm path asks for them on every call.
+        # environment: msal's cache 'environment', the authority host name without port.
+        environment = (urlsplit(self.authority_host).hostname or '').lower()
+        object.__setattr__(self, 'environment', environment)
+        # account_key: whose tokens, one cache file each (a user in a cloud, or an app in a tenant).
+        if self.username is None:
+            account_key = 'app|%s|%s|%s' % (environment, self.client_id, self.tenant)
+        else:
+            account_key = 'user|%s|%s' % (environment, self.username.lower())
+        object.__setattr__(self, 'account_key', account_key)
+        # identity_key: who asks for what; requests with the same key can share one network sign-in.
+        object.__setattr__(self, 'identity_key', '%s|%s' % (self.sign_in_key, ' '.join(sorted(s.lower() for s in self.scopes))))
 
     def __setattr__(self, name, value):
         raise AttributeError('a TokenRequest cannot be changed')
@@ -121,31 +133,14 @@ class TokenRequest:
         return '%s/%s' % (self.authority_host, self.tenant)
 
     @property
-    def environment(self) -> str:
-        """msal's cache 'environment': the authority host name without port."""
-        return (urlsplit(self.authority_host).hostname or '').lower()
-
-    @property
     def is_app(self) -> bool:
         """A service principal (app-only token) rather than a user."""
         return self.username is None
 
     @property
-    def account_key(self) -> str:
-        """Whose tokens: one cache file each (a user in a cloud, or an app in a tenant)."""
-        if self.is_app:
-            return 'app|%s|%s|%s' % (self.environment, self.client_id, self.tenant)
-        return 'user|%s|%s' % (self.environment, self.username.lower())
-
-    @property
     def sign_in_key(self) -> str:
         """Who signs in where with which app: the unit whose failed sign-ins are remembered."""
         return '%s|%s|%s' % (self.account_key, self.tenant, self.client_id)
-
-    @property
-    def identity_key(self) -> str:
-        """Who asks for what: requests with the same key can share one network sign-in."""
-        return '%s|%s' % (self.sign_in_key, ' '.join(sorted(s.lower() for s in self.scopes)))
 
     @property
     def sign_in_command(self) -> str | None:
@@ -358,8 +353,8 @@ def _choose_credential(values: dict, origins: dict) -> tuple:
 
 # Requests this process has validated, by what validation read: a lookup or task called again with the
 # same arguments (lazy templating, loops, a long-lived process) is not validated again. The key holds
-# every input (each value with its type and origin, and HOME for ~); a value naming an environment
-# variable ($VAR) is not remembered; the files validation checks exist are checked again on each hit.
+# every input (each value with its origin, and its type unless a string; HOME for ~); a path naming an
+# environment variable ($VAR) is not remembered; the files validation checks exist are checked again.
 _VALIDATED: dict = {}
 _VALIDATED_MAX = 64
 
@@ -368,16 +363,24 @@ def _frozen(value):
     """A value as part of a key: its type too (True == 1, but only one is a number of seconds)."""
     if isinstance(value, (list, tuple)):
         return type(value), tuple(_frozen(item) for item in value)
-    if isinstance(value, str) and '$' in value:
-        raise TypeError('depends on the environment')
     return type(value), value
 
 
 def _validated_key(raw: dict, origins: dict):
+    key = [os.environ.get('HOME')]
     try:
-        key = (os.environ.get('HOME'),) + tuple((_frozen(raw.get(name)), origins.get(name)) for name in OPTION_SPEC)
+        for name, value in raw.items():
+            if value is None:
+                continue
+            if isinstance(value, str):  # any str validates as the plain str it equals
+                if '$' in value and OPTION_SPEC[name][0] == 'path':
+                    return None  # expanded from the environment of each call
+                key.append((name, value, origins.get(name)))
+            else:
+                key.append((name, _frozen(value), origins.get(name)))
+        key = tuple(key)
         hash(key)
-    except TypeError:  # a mapping, or an environment variable: validate every time
+    except TypeError:  # a mapping: validated (and refused) every time
         return None
     return key
 
@@ -519,11 +522,15 @@ def from_mapping(args: dict, environ=None) -> TokenRequest:
     raw, origins = {}, {}
     for name, (_kind, _default, env_names) in OPTION_SPEC.items():
         value = args.get(name)
-        origins[name] = EXPLICIT
+        origin = EXPLICIT
         if value is None:
-            value = next((environ[env] for env in env_names if environ.get(env)), None)
-            origins[name] = ENVIRONMENT if value is not None else DEFAULT
+            origin = DEFAULT
+            for env in env_names:
+                if environ.get(env):
+                    value, origin = environ[env], ENVIRONMENT
+                    break
         raw[name] = value
+        origins[name] = origin
     return build_request(raw, origins)
 
 

@@ -59,14 +59,15 @@ def fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def check_private_directory(directory: str, what: str) -> bool:
+def check_private_directory(directory: str, what: str, st: os.stat_result | None = None) -> bool:
     """Refuse a directory that another user owns, that group/others can write, or that we cannot use.
 
     Returns False when it does not exist. A symbolic link to a directory is accepted (e.g.
-    a relocated ``~/.ansible``): the directory it points at is checked.
+    a relocated ``~/.ansible``): the directory it points at is checked. ``st`` is the
+    directory's own stat result when the caller has it already (not a link's).
     """
     try:
-        st = os.stat(directory)
+        st = st or os.stat(directory)
     except FileNotFoundError:
         if os.path.islink(directory):
             raise CacheStoreError(
