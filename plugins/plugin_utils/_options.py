@@ -53,6 +53,8 @@ OPTION_SPEC = {
     'min_validity': ('int', 300, ()),
 }
 REQUIRED = ('tenant', 'client_id')
+_ENVIRONMENT_NAMES = tuple((name, env_names) for name, (_kind, _default, env_names) in OPTION_SPEC.items())
+_PATH_OPTIONS = tuple(name for name, (kind, _default, _env) in OPTION_SPEC.items() if kind == 'path')
 NO_LOG = frozenset(('password', 'client_secret', 'client_certificate_password'))
 # The options that sign a service principal in; exactly one of them, or a username, says who signs in.
 CLIENT_CREDENTIALS = ('client_secret', 'client_certificate_path', 'client_assertion_file')
@@ -351,58 +353,52 @@ def _choose_credential(values: dict, origins: dict) -> tuple:
     return None, []
 
 
-# Requests this process has validated, by what validation read: a lookup or task called again with the
-# same arguments (lazy templating, loops, a long-lived process) is not validated again. The key holds
-# every input (each value with its origin, and its type unless a string; HOME for ~); a path naming an
-# environment variable ($VAR) is not remembered; the files validation checks exist are checked again.
+# Requests this process has validated, by everything validation read: a task or lookup called again
+# with the same arguments (loops, lazy templating, a long-lived process) is not validated again. Each
+# front keys them by its own inputs - each value with its type (True == 1, but only one is a number of
+# seconds), the environment variables options fall back to, and HOME (for ~). A request built from a
+# path naming an environment variable ($VAR) is not remembered, and the files validation checks exist
+# are checked again on every use.
 _VALIDATED: dict = {}
 _VALIDATED_MAX = 64
+_ALL_ENVIRONMENT_NAMES = tuple(sorted({env for _kind, _default, names in OPTION_SPEC.values() for env in names}))
 
 
 def _frozen(value):
-    """A value as part of a key: its type too (True == 1, but only one is a number of seconds)."""
     if isinstance(value, (list, tuple)):
         return type(value), tuple(_frozen(item) for item in value)
     return type(value), value
 
 
-def _validated_key(raw: dict, origins: dict):
-    key = [os.environ.get('HOME')]
+def _inputs_key(*mappings, environ=None):
+    """A key for the values of ``mappings`` (with their types) and the environment; None when one is unhashable."""
+    environ = os.environ if environ is None else environ
+    key = (tuple(map(environ.get, _ALL_ENVIRONMENT_NAMES)), os.environ.get('HOME'))
+    for mapping in mappings:
+        key += (tuple(mapping), tuple(mapping.values()), tuple(map(type, mapping.values())))
     try:
-        for name, value in raw.items():
-            if value is None:
-                continue
-            if isinstance(value, str):  # any str validates as the plain str it equals
-                if '$' in value and OPTION_SPEC[name][0] == 'path':
-                    return None  # expanded from the environment of each call
-                key.append((name, value, origins.get(name)))
-            else:
-                key.append((name, _frozen(value), origins.get(name)))
-        key = tuple(key)
         hash(key)
-    except TypeError:  # a mapping: validated (and refused) every time
+    except TypeError:  # a list (scopes): by its items' types and values
+        key = key[:2] + tuple(tuple(_frozen(value) for value in mapping.values()) + tuple(mapping) for mapping in mappings)
+        try:
+            hash(key)
+        except Exception:  # pylint: disable=broad-except  # a mapping, an undefined value...: validated every time
+            return None
+    except Exception:  # pylint: disable=broad-except
         return None
     return key
 
 
-def _files_still_there(request: TokenRequest) -> bool:
-    return all(os.path.isfile(path) for path in (request.ca_path, request.client_certificate_path,
-                                                 request.client_assertion_file) if path)
-
-
-def build_request(raw: dict, origins: dict | None = None) -> TokenRequest:
-    """Validate raw option values (merged with the environment, not yet with defaults) into a TokenRequest.
-
-    ``origins`` says for each name whether its value is EXPLICIT or came from the ENVIRONMENT
-    (missing: explicit); it decides between a user and a service principal.
-    """
-    origins = origins or {}
-    key = _validated_key(raw, origins)
+def _remembered(key) -> TokenRequest | None:
     known = _VALIDATED.get(key) if key is not None else None
-    if known is not None and _files_still_there(known):
+    if known is not None and all(os.path.isfile(path) for path in (known.ca_path, known.client_certificate_path,
+                                                                   known.client_assertion_file) if path):
         return known
-    request = _validate(raw, origins)
-    if key is not None:
+    return None
+
+
+def _remember(key, raw: dict, request: TokenRequest) -> TokenRequest:
+    if key is not None and not any(isinstance(raw.get(name), str) and '$' in raw[name] for name in _PATH_OPTIONS):
         if len(_VALIDATED) >= _VALIDATED_MAX:
             _VALIDATED.clear()
         _VALIDATED[key] = request
@@ -410,6 +406,11 @@ def build_request(raw: dict, origins: dict | None = None) -> TokenRequest:
 
 
 def _validate(raw: dict, origins: dict) -> TokenRequest:
+    """Validate raw option values (merged with the environment, not yet with defaults) into a TokenRequest.
+
+    ``origins`` says for each name whether its value is EXPLICIT, a VARIABLE, from the ENVIRONMENT
+    or the DEFAULT; it decides between a user and a service principal.
+    """
     values = {}
     for name, (kind, default, _env) in OPTION_SPEC.items():
         value = raw.get(name)
@@ -516,22 +517,27 @@ def unknown_options(names, known):
 def from_mapping(args: dict, environ=None) -> TokenRequest:
     """Task arguments: unknown keys are refused; unset options fall back to the environment."""
     environ = os.environ if environ is None else environ
+    key = _inputs_key(args, environ=environ)
+    known = _remembered(key)
+    if known is not None:
+        return known
     problem = unknown_options(args, OPTION_SPEC)
     if problem:
         raise problem
     raw, origins = {}, {}
-    for name, (_kind, _default, env_names) in OPTION_SPEC.items():
-        value = args.get(name)
+    given, variable = args.get, environ.get
+    for name, env_names in _ENVIRONMENT_NAMES:
+        value = given(name)
         origin = EXPLICIT
         if value is None:
             origin = DEFAULT
             for env in env_names:
-                if environ.get(env):
+                if variable(env):
                     value, origin = environ[env], ENVIRONMENT
                     break
         raw[name] = value
         origins[name] = origin
-    return build_request(raw, origins)
+    return _remember(key, raw, _validate(raw, origins))
 
 
 def from_lookup(keywords: dict, variables: dict, configured) -> TokenRequest:
@@ -544,6 +550,10 @@ def from_lookup(keywords: dict, variables: dict, configured) -> TokenRequest:
     Ansible would resolve a relative or unexpanded path against the current directory and hide it.
     Keywords win over variables when choosing who signs in, too.
     """
+    key = _inputs_key(keywords, variables)
+    known = _remembered(key)
+    if known is not None:
+        return known
     raw, origins = {}, {}
     for name, (_kind, _default, env_names) in OPTION_SPEC.items():
         if keywords.get(name) is not None:
@@ -555,6 +565,6 @@ def from_lookup(keywords: dict, variables: dict, configured) -> TokenRequest:
             if value is not None:
                 raw[name], origins[name] = value, ENVIRONMENT
             else:
-                value = configured(name)
+                value = configured(name)  # ansible.cfg: read once per process, like Ansible's configuration
                 raw[name], origins[name] = value, (DEFAULT if value is None else VARIABLE)
-    return build_request(raw, origins)
+    return _remember(key, raw, _validate(raw, origins))
