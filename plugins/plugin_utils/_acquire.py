@@ -18,7 +18,7 @@ from ansible_collections.identity.entra.plugins.plugin_utils import _cache_view 
 from ansible_collections.identity.entra.plugins.plugin_utils._cache_directory import CacheDirectory
 from ansible_collections.identity.entra.plugins.plugin_utils._cache_document import usable_entries
 from ansible_collections.identity.entra.plugins.plugin_utils._discovery_store import DiscoveryStore
-from ansible_collections.identity.entra.plugins.plugin_utils._private_files import CacheStoreError
+from ansible_collections.identity.entra.plugins.plugin_utils._private_checks import CacheStoreError
 
 
 def get_token(request, warn=None, show=None) -> dict:

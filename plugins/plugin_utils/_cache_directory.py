@@ -29,11 +29,7 @@ import os
 import stat
 
 from ansible_collections.identity.entra.plugins.plugin_utils._cache_file import CacheFile
-from ansible_collections.identity.entra.plugins.plugin_utils._private_files import (
-    CacheStoreError,
-    check_private_directory,
-    ensure_private_directory,
-)
+from ansible_collections.identity.entra.plugins.plugin_utils._private_checks import CacheStoreError, check_private_directory
 
 ACCOUNTS, DISCOVERY, LOCKS, FAILURES = 'accounts', 'discovery', 'locks', 'failures'
 
@@ -68,6 +64,8 @@ class CacheDirectory:
                 'at a directory (for example %s.d) and delete this file, which holds refresh tokens: its accounts '
                 'sign in once more' % (self.path, self.path), self.path)
         if create:
+            from ansible_collections.identity.entra.plugins.plugin_utils._private_files import ensure_private_directory  # pylint: disable=import-outside-toplevel
+
             ensure_private_directory(self.path, 'token cache directory')
             return True
         # A directory (not a link to one) is checked from the same lstat.
@@ -96,6 +94,8 @@ class CacheDirectory:
 
     def sign_in_lock_path(self, identity_key: str) -> str:
         """The single-flight lock file of an identity; its directory is created (0700) on the way."""
+        from ansible_collections.identity.entra.plugins.plugin_utils._private_files import ensure_private_directory  # pylint: disable=import-outside-toplevel
+
         self.check(create=True)
         directory = self._child(LOCKS)
         ensure_private_directory(directory, 'token cache lock directory')

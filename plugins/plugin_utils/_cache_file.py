@@ -23,7 +23,7 @@ import typing as t
 import warnings
 
 from ansible_collections.identity.entra.plugins.plugin_utils._cache_document import parse_cache_document
-from ansible_collections.identity.entra.plugins.plugin_utils._private_files import (
+from ansible_collections.identity.entra.plugins.plugin_utils._private_checks import (
     OPEN_CLOEXEC,
     OPEN_NOFOLLOW,
     OPEN_NONBLOCK,

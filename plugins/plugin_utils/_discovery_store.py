@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 
-from ansible_collections.identity.entra.plugins.plugin_utils._private_files import CacheStoreError
+from ansible_collections.identity.entra.plugins.plugin_utils._private_checks import CacheStoreError
 
 DISCOVERY_TTL = 24 * 3600
 

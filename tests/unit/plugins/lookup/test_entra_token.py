@@ -226,7 +226,7 @@ def test_a_cached_token_in_a_fresh_worker_imports_only_the_warm_path_through_pyt
     assert seen['token'] == ['at-user@contoso.com-3600'] and seen['msal'] is False
     modules = seen['modules']
     assert modules['lookup.entra_token'] == 'SourceFileLoader'
-    for name in ('_acquire', '_options', '_cache_view', '_cache_file', '_cache_directory', '_lookup_options'):
+    for name in ('_acquire', '_options', '_cache_view', '_cache_file', '_cache_directory'):
         assert modules['plugin_utils.' + name] == 'SourceFileLoader', modules
-    for cold in ('_errors', '_sign_in', '_cache_store', '_file_locks', '_http', '_failure_memory'):
+    for cold in ('_errors', '_sign_in', '_cache_store', '_file_locks', '_private_files', '_http', '_failure_memory'):
         assert 'plugin_utils.' + cold not in modules, modules

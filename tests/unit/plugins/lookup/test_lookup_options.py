@@ -16,8 +16,6 @@ import pytest
 
 from ansible import constants as C
 
-from ansible_collections.identity.entra.plugins.plugin_utils._lookup_options import OPTIONS
-
 NAME = 'ansible_collections.identity.entra.plugins.lookup.entra_token'
 
 
@@ -41,13 +39,13 @@ def test_the_definitions_are_what_ansible_builds_from_the_documentation(lookup_m
         derived = C.config.get_configuration_definitions('lookup', NAME)
     finally:
         registered[NAME] = ours
-    assert derived is not OPTIONS  # really built from the documentation
-    assert json.loads(json.dumps(derived)) == OPTIONS, 'stale: run python3 hacking/render_lookup_options.py'
+    assert derived is not lookup_module.OPTIONS  # really built from the documentation
+    assert json.loads(json.dumps(derived)) == lookup_module.OPTIONS, 'stale: run python3 hacking/render_lookup_options.py'
 
 
 def test_ansible_uses_the_registered_definitions(lookup_module):
     """Loading the lookup registered them before the loader asked, so it did not parse the documentation."""
-    assert C.config.get_configuration_definitions('lookup', NAME) is OPTIONS
+    assert C.config.get_configuration_definitions('lookup', NAME) is lookup_module.OPTIONS
     assert lookup_module.register_option_definitions(NAME) is False  # known: never replaced
 
 
