@@ -230,3 +230,30 @@ def test_a_cached_token_in_a_fresh_worker_imports_only_the_warm_path_through_pyt
         assert modules['plugin_utils.' + name] == 'SourceFileLoader', modules
     for cold in ('_errors', '_sign_in', '_cache_store', '_file_locks', '_private_files', '_http', '_failure_memory'):
         assert 'plugin_utils.' + cold not in modules, modules
+
+
+def run_worker(kwargs, collections, **environment):
+    env = dict(os.environ, **environment)
+    for name in ENV_NAMES:
+        if name not in environment:
+            env.pop(name, None)
+    run = subprocess.run([sys.executable, '-c', WORKER, collections], input=json.dumps(kwargs), capture_output=True, text=True,
+                         check=False, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_options_from_ansible_cfg_come_after_the_environment(warm, tmp_path):
+    """[entra] in ansible.cfg: read through Ansible's configuration, below keywords, variables and the environment."""
+    lookup_plugin()
+    collections = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__))))))))
+    config = tmp_path / 'ansible.cfg'
+    kwargs = {k: v for k, v in warm.items() if k != 'cache_path'}
+    config.write_text('[entra]\ncache_path = %s\n' % warm['cache_path'])
+    assert run_worker(kwargs, collections, ANSIBLE_CONFIG=str(config))['token'] == ['at-user@contoso.com-3600']
+    empty = tmp_path / 'empty'
+    empty.mkdir(mode=0o700)
+    config.write_text('[entra]\ncache_path = %s\ntimeout = 1\n' % empty)  # not used: the environment wins
+    seen = run_worker(kwargs, collections, ANSIBLE_CONFIG=str(config), ENTRA_TOKEN_CACHE=warm['cache_path'])
+    assert seen['token'] == ['at-user@contoso.com-3600'] and not os.listdir(empty)
