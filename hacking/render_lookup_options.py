@@ -16,7 +16,6 @@ import importlib
 import json
 import os
 import pathlib
-import pprint
 import sys
 import tempfile
 
@@ -44,10 +43,40 @@ def derived_options():
     return json.loads(json.dumps(derived))  # plain values: Ansible 2.19+ tags every string it loads
 
 
+def python_literal(value, depth=0) -> str:
+    """``value`` as Python source, indented by four spaces a level, no line longer than sanity allows."""
+    pad, inner = '    ' * depth, '    ' * (depth + 1)
+    if isinstance(value, dict):
+        flat = '{%s}' % ', '.join('%r: %r' % item for item in sorted(value.items()))
+        if len(inner) + len(flat) < 120 and not any(isinstance(item, (dict, list)) for item in value.values()):
+            return flat
+        lines = ['%s%r: %s,' % (inner, key, python_literal(item, depth + 1)) for key, item in sorted(value.items())]
+        return '{\n%s\n%s}' % ('\n'.join(lines), pad) if lines else '{}'
+    if isinstance(value, list):
+        flat = repr(value)
+        if len(inner) + len(flat) < 120 and all(not isinstance(item, (dict, list)) or len(repr(item)) < 60 for item in value):
+            return '[%s]' % ', '.join(python_literal(item, depth + 1) for item in value) if value else '[]'
+        return '[\n%s\n%s]' % ('\n'.join('%s%s,' % (inner, python_literal(item, depth + 1)) for item in value), pad)
+    if isinstance(value, str) and len(inner) + len(repr(value)) > 120:
+        words, parts, line = value.split(' '), [], ''
+        for word in words:
+            if line and len(inner) + len(repr(line + word)) > 116:
+                parts.append(line)
+                line = ''
+            line += word + ' '
+        parts.append(line[:-1])
+        return '(\n%s\n%s)' % ('\n'.join(inner + repr(part) for part in parts), pad)
+    return repr(value)
+
+
 def render(options, text: str) -> str:
     """The lookup's source with OPTIONS, between the markers, rendered from ``options``."""
     begin, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    return text[:begin] + '\nOPTIONS = ' + pprint.pformat(options, width=120, sort_dicts=True) + '\n' + text[end:]
+    rendered = python_literal(options)
+    from ast import literal_eval  # pylint: disable=import-outside-toplevel
+
+    assert literal_eval(rendered) == options  # what is written is what Ansible builds
+    return text[:begin] + '\nOPTIONS = ' + rendered + '\n' + text[end:]
 
 
 def main():

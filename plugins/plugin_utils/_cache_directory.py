@@ -34,6 +34,13 @@ from ansible_collections.identity.entra.plugins.plugin_utils._private_checks imp
 ACCOUNTS, DISCOVERY, LOCKS, FAILURES = 'accounts', 'discovery', 'locks', 'failures'
 
 
+def _ensure_private_directory(directory: str, what: str) -> None:
+    """_private_files' (imported to create, never for a read)."""
+    from ansible_collections.identity.entra.plugins.plugin_utils._private_files import ensure_private_directory  # pylint: disable=import-outside-toplevel
+
+    ensure_private_directory(directory, what)
+
+
 @functools.lru_cache(maxsize=256)
 def file_key(text: str) -> str:
     """The file name stem for an account, document or identity."""
@@ -64,9 +71,7 @@ class CacheDirectory:
                 'at a directory (for example %s.d) and delete this file, which holds refresh tokens: its accounts '
                 'sign in once more' % (self.path, self.path), self.path)
         if create:
-            from ansible_collections.identity.entra.plugins.plugin_utils._private_files import ensure_private_directory  # pylint: disable=import-outside-toplevel
-
-            ensure_private_directory(self.path, 'token cache directory')
+            _ensure_private_directory(self.path, 'token cache directory')
             return True
         # A directory (not a link to one) is checked from the same lstat.
         return check_private_directory(self.path, 'token cache directory', st if st is not None and stat.S_ISDIR(st.st_mode) else None)
@@ -94,9 +99,7 @@ class CacheDirectory:
 
     def sign_in_lock_path(self, identity_key: str) -> str:
         """The single-flight lock file of an identity; its directory is created (0700) on the way."""
-        from ansible_collections.identity.entra.plugins.plugin_utils._private_files import ensure_private_directory  # pylint: disable=import-outside-toplevel
-
         self.check(create=True)
         directory = self._child(LOCKS)
-        ensure_private_directory(directory, 'token cache lock directory')
+        _ensure_private_directory(directory, 'token cache lock directory')
         return os.path.join(directory, file_key(identity_key) + '.lock')

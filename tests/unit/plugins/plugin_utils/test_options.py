@@ -514,9 +514,8 @@ def test_lookup_keywords_win_over_variables_over_environment_over_ansible_cfg(no
 
     monkeypatch.setenv('ENTRA_CLOUD', 'china')
     monkeypatch.setenv('ENTRA_TENANT_ID', 'env.example')
-    request = options.from_lookup({'tenant': TENANT, 'client_id': CLIENT}, {'tenant': 'vars.example', 'username': 'user@contoso.com',
-                                                                         'password': 'canary-password', 'timeout': None},
-                                  configured)
+    variables = {'tenant': 'vars.example', 'username': 'user@contoso.com', 'password': 'canary-password', 'timeout': None}
+    request = options.from_lookup({'tenant': TENANT, 'client_id': CLIENT}, variables, configured)
     assert request.tenant == TENANT and request.username == 'user@contoso.com'
     assert request.cloud == 'china'  # the environment wins over ansible.cfg
     assert request.timeout == 45  # ansible.cfg: asked only for what nothing else gave
