@@ -190,7 +190,7 @@ def test_reasons_are_counted_per_section_and_kind():
     bad = {'a': {'secret': 5}, 'b': 'x', 'c': 7}
     clean, skipped = usable_entries({'RefreshToken': bad})
     assert clean == {'RefreshToken': {}}
-    assert skipped == ['1 RefreshToken entry has no credential_type', '2 RefreshToken entries is not an object']
+    assert skipped == ['1 RefreshToken entry has no credential_type', '2 RefreshToken entries are not an object']
 
 
 def test_usable_entries_does_not_modify_its_input():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
+import json
 import os
 import shlex
 
@@ -519,7 +520,12 @@ def test_sign_in_command_carries_what_differs_and_is_shell_quoted(tmp_path):
                     cache_path=str(tmp_path / 'my cache'), ca_path=str(ca), username="o'brien@contoso.com")
     words = shlex.split(request.sign_in_command)
     assert words[:2] == ['ansible-playbook', 'identity.entra.sign_in']
-    pairs = dict(word.split('=', 1) for word in words[3::2])
+    assert words[2::2] == ['-e'] * (len(words[2:]) // 2)
+    pairs = {}
+    for word in words[3::2]:
+        # key=value where Ansible's key=value parser keeps the value whole; else one JSON object
+        pairs.update(json.loads(word) if word.startswith('{') else dict([word.split('=', 1)]))
+    assert json.loads([w for w in words if 'cache_path' in w][0]) == {'cache_path': str(tmp_path / 'my cache')}
     assert pairs == {'tenant': TENANT, 'client_id': CLIENT, 'username': "o'brien@contoso.com", 'cloud': 'usgov',
                      'authority_host': 'https://login.example:8443', 'scopes': 'Mail.Read,User.Read',
                      'cache_path': str(tmp_path / 'my cache'), 'ca_path': str(ca)}
