@@ -101,6 +101,7 @@ class TokenRequest:
     proxy: str | None
     timeout: int
     cache_path: str | None
+    guard_path: str | None
     force_refresh: bool
     min_validity: int
 
@@ -223,24 +224,32 @@ def _coerce(name: str, kind: str, value):
 
 
 def _check_path(name: str, value: str) -> str:
-    """Expand ~ and $VARS; what remains must be an absolute path with nothing left unexpanded.
+    """Expand ~ and $VARS; nothing may be left unexpanded, and the cache must be an absolute path.
 
-    A path like '$UNSET/token_cache' would otherwise become a directory in the current
-    working directory, where refresh tokens end up in a git checkout.
+    A cache path like '$UNSET/token_cache' or 'token_cache' would otherwise become a directory
+    in the current working directory, where refresh tokens end up in a git checkout. Files that
+    are only read (a CA bundle, a certificate, a federated token) may be relative to the current
+    directory, as any path on a command line.
     """
     if not value.strip():
-        raise _invalid(name, 'is empty or blank; give an absolute path')
+        raise _invalid(name, 'is empty or blank; give a path')
     expanded = os.path.expanduser(os.path.expandvars(value))
     unexpanded = _UNEXPANDED_RE.search(expanded)
     if unexpanded:
         raise _invalid(name, 'names the variable %s, which is not set: %r' % (unexpanded.group(0), value[:120]))
     if any(part.startswith('~') for part in expanded.split(os.sep)):
         raise _invalid(name, 'names a home directory that cannot be expanded (no such user?): %r' % value[:120])
-    if not os.path.isabs(expanded):
-        raise _invalid(name, 'must be an absolute path (after ~ and $VARIABLE expansion), got %r' % value[:120])
     if expanded != expanded.strip() or '\0' in expanded or '\n' in expanded:
         raise _invalid(name, 'must not start or end with spaces or hold control characters: %r' % value[:120])
-    return os.path.normpath(expanded)
+    if name != 'cache_path':
+        return os.path.abspath(expanded)
+    if not os.path.isabs(expanded):
+        raise _invalid(name, 'must be an absolute path (after ~ and $VARIABLE expansion), got %r' % value[:120])
+    expanded = os.path.normpath(expanded)
+    if expanded in (os.sep, os.path.normpath(os.path.expanduser('~'))):
+        raise _invalid(name, 'is %s; give the token cache a directory of its own, such as %s'
+                       % (expanded, DEFAULT_CACHE_PATH))
+    return expanded
 
 
 def _check_url(name: str, value: str) -> str:
@@ -420,6 +429,7 @@ def build_request(raw: dict, origins: dict | None = None) -> TokenRequest:
         proxy=proxy,
         timeout=values['timeout'],
         cache_path=values['cache_path'] if values['cache'] else None,
+        guard_path=values['cache_path'],  # with cache: false, still where refused credentials are remembered
         force_refresh=values['force_refresh'],
         min_validity=values['min_validity'],
     )
@@ -498,5 +508,20 @@ def from_plugin(plugin, raw_values: dict | None = None, keywords=None) -> TokenR
             origins[name] = EXPLICIT
         else:  # 'var: entra_...' or the path of an ansible.cfg
             origins[name] = VARIABLE
+            if OPTION_SPEC[name][0] == 'path' and os.path.isfile(origin):
+                # Ansible has resolved a relative path against the directory of ansible.cfg: check it as written.
+                value = _ini_value(origin, name, value)
         raw[name] = value
     return build_request(raw, origins)
+
+
+def _ini_value(path: str, name: str, resolved):
+    """An option of the [entra] section of an ansible.cfg, as written there (``resolved`` if unreadable)."""
+    import configparser  # pylint: disable=import-outside-toplevel  # only for a path option set in ansible.cfg
+
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(path, encoding='utf-8')
+        return parser.get('entra', name, fallback=resolved)
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return resolved

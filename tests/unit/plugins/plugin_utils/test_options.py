@@ -297,9 +297,7 @@ BAD_PATHS = [
     ('${ENTRA_TEST_UNSET}/c', 'names the variable ${ENTRA_TEST_UNSET}, which is not set'),
     ('/base/${ENTRA_TEST_UNSET:-x}/c', 'which is not set'),
     ('~entra-test-nosuchuser/c', 'names a home directory that cannot be expanded (no such user?)'),
-    ('   ', 'is empty or blank; give an absolute path'),
-    ('relative/token_cache', 'must be an absolute path (after ~ and $VARIABLE expansion)'),
-    ('./token_cache', 'must be an absolute path'),
+    ('   ', 'is empty or blank; give a path'),
     ('/abs/token_cache ', 'must not start or end with spaces'),
     ('/abs/line\nbreak', 'control characters'),
 ]
@@ -317,6 +315,27 @@ def test_bad_paths_are_refused_and_nothing_is_created(tmp_path, monkeypatch, nam
     assert error.kind == 'invalid_argument'
     assert error.message.startswith("Option '%s' " % name) and text in error.message
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize('path, text', [
+    ('relative/token_cache', 'must be an absolute path (after ~ and $VARIABLE expansion)'),
+    ('./token_cache', 'must be an absolute path'),
+    ('~', 'give the token cache a directory of its own'),
+    ('/', 'give the token cache a directory of its own'),
+])
+def test_the_cache_must_be_an_absolute_directory_of_its_own(tmp_path, monkeypatch, path, text):
+    monkeypatch.chdir(tmp_path)
+    error = refused(dict(BASE, cache_path=path))
+    assert error.kind == 'invalid_argument' and text in error.message
+    assert os.listdir(tmp_path) == []
+
+
+def test_files_that_are_only_read_may_be_relative_to_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'ca.pem').write_text('x')
+    assert build(ca_path='ca.pem').ca_path == str(tmp_path / 'ca.pem')
+    error = refused(dict(BASE, ca_path='missing.pem'))
+    assert 'must name a readable CA bundle file: %s' % (tmp_path / 'missing.pem') in error.message
 
 
 @pytest.mark.parametrize('variable', ['ENTRA_TOKEN_CACHE', 'ENTRA_CA_PATH', 'AZURE_FEDERATED_TOKEN_FILE'])
@@ -549,5 +568,7 @@ def test_doc_fragment_matches_option_spec():
         assert doc.get('required', False) == (name in options.REQUIRED), name
         documented_env = tuple(item['name'] for item in plugin_sources.get(name, {}).get('env', []))
         assert documented_env == env_names, name
+        # the lookup reads every option from an entra_<option> variable: each one is documented
+        assert [item['name'] for item in plugin_sources.get(name, {}).get('vars', [])] == ['entra_' + name], name
         for env in env_names:
             assert 'E(%s)' % env in ' '.join(doc['description']), name
