@@ -1,7 +1,7 @@
 # Copyright: Contributors to the identity.entra collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Review of 0.2.0: hostile cache content and refusals that still reach the user raw, or are sent again.
+"""Hostile cache content and refusals that still reach the user raw, or are sent again.
 
 Each test failed on main at 24650cb; see the review report for the reproduction with ansible-playbook.
 """
