@@ -77,10 +77,7 @@ def private_home() -> dict[str, str]:
             (home / rel).parent.mkdir(parents=True, exist_ok=True)
             (home / rel).symlink_to(real / rel)
     bindir = WORK / "bin"
-    # With HOME changed, '~' differs between the shell that starts an async task (HOME) and Ansible's
-    # own expansion for async_status (the user's home from passwd): name the async directory outright.
-    return {"HOME": str(home), "PATH": str(bindir) + os.pathsep + os.environ.get("PATH", ""),
-            "ANSIBLE_ASYNC_DIR": str(home / ".ansible_async")}
+    return {"HOME": str(home), "PATH": str(bindir) + os.pathsep + os.environ.get("PATH", "")}
 
 
 def install_pip_standin(session: nox.Session, home: pathlib.Path) -> None:
