@@ -158,7 +158,7 @@ def ansible_test_session(command: str, core: Version, python: str) -> None:
         args += session.posargs
         with session.chdir(tree.current_path):
             if command == "integration":
-                args = ["python", RUN_WITH_EMULATOR, "--start", str(WORK / ("emulator-" + name)),
+                args = ["python", RUN_WITH_EMULATOR, "--start", str(WORK / ("emulator-" + name)), "--fresh",
                         "--vars-file", "tests/integration/integration_config.yml", "--"] + args
             session.run(*args, env=env)
 
@@ -212,7 +212,7 @@ def demo(session: nox.Session) -> None:
                          % pathlib.Path(session.bin, "python"), encoding="utf-8")
     env = {"ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_LOCALHOST_WARNING": "false",
            "ANSIBLE_RETRY_FILES_ENABLED": "false"}
-    session.run("python", RUN_WITH_EMULATOR, "--start", str(work / "emulator"),
+    session.run("python", RUN_WITH_EMULATOR, "--start", str(work / "emulator"), "--fresh",
                 "--vars-file", str(work / "vars.yml"), "--var", "entra_demo_dir=%s" % work, "--counters", "--",
                 "ansible-playbook", "-i", str(inventory), "-e", "@%s" % (work / "vars.yml"),
                 str(ROOT / "playbooks" / "demo.yml"), *session.posargs, env=env)

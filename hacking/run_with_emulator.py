@@ -12,9 +12,10 @@ is a different problem, reported as such.
 
 With ``--start`` the emulator is started on ENTRA_EMULATOR_HOST (default 127.0.0.1), the
 variables playbooks and integration targets read (entra_*) are written to ``--vars-file``
-(YAML), COMMAND runs with ENTRA_TOKEN_CACHE in STATE_DIR (a new emulator has new signing keys,
-so tokens of an earlier one must not be served), the emulator's request counters are shown
-(``--counters``) and the emulator is stopped. Without it, COMMAND (a test suite that starts
+(YAML), COMMAND runs with ENTRA_TOKEN_CACHE in STATE_DIR (the emulator keeps its CA, signing keys
+and refresh tokens there, so the cache and the emulator belong together: a new state directory, or
+``--fresh``, means new keys and a new cache), the emulator's request counters are shown
+(``--counters``) and the emulator is stopped. STATE_DIR must be new, empty, or an emulator's. Without it, COMMAND (a test suite that starts
 its own emulators) just runs where it can. Exits with COMMAND's status. Standard library only.
 """
 
@@ -164,9 +165,23 @@ def show_counters(ready):
     sys.stdout.flush()
 
 
+def emulator_state_dir(path, fresh):
+    """``path`` ready for the emulator: new, empty, or an emulator's state directory (emptied with --fresh).
+
+    Never another directory: ``--start .`` must not delete a checkout.
+    """
+    state = os.path.abspath(path)
+    if os.path.isdir(state) and os.listdir(state):
+        if not any(os.path.exists(os.path.join(state, name)) for name in ("ca.pem", "emulator.log", "ready.json")):
+            fail("%s is a directory of something else (no ca.pem, emulator.log or ready.json): give --start a "
+                 "directory of the emulator's own" % state)
+        if fresh:
+            shutil.rmtree(state)
+    return state
+
+
 def run_with_emulator(args):
-    state = os.path.abspath(args.start)
-    shutil.rmtree(state, ignore_errors=True)
+    state = emulator_state_dir(args.start, args.fresh)
     log("starting the emulator on %s:%d (state in %s)" % (host(), PORT, state))
     try:
         process, ready = start_emulator(state, host=host(), port=PORT)
@@ -179,9 +194,9 @@ def run_with_emulator(args):
                 for key, value in emulator_vars(ready, args.var).items():
                     # a JSON value is a YAML flow value: YAML without PyYAML, one line per variable
                     handle.write("%s: %s\n" % (key, json.dumps(value, sort_keys=True)))
-        # A restarted emulator signs with new keys: tokens cached from an earlier one would be
-        # served and then refused by Graph (401). So the token cache belongs to this emulator
-        # (explicit cache_path options and an ENTRA_TOKEN_CACHE of the caller still win).
+        # An emulator with a new state directory signs with new keys: tokens cached from another one
+        # would be served and then refused by Graph (401). So the token cache lives with the emulator's
+        # state (explicit cache_path options and an ENTRA_TOKEN_CACHE of the caller still win).
         env = dict(os.environ)
         env.setdefault("ENTRA_TOKEN_CACHE", os.path.join(state, "token_cache"))
         status = subprocess.call(args.command, env=env)
@@ -209,6 +224,8 @@ def on_sigterm(signum, frame):  # pylint: disable=unused-argument
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--start", metavar="STATE_DIR", help="start the emulator with this state directory")
+    parser.add_argument("--fresh", action="store_true",
+                        help="empty the emulator's state directory first: new CA, keys and refresh tokens (with --start)")
     parser.add_argument("--vars-file", help="write the entra_* variables here (with --start)")
     parser.add_argument("--var", action="append", default=[], type=key_value, help="KEY=VALUE added to the variables")
     parser.add_argument("--counters", action="store_true", help="show the emulator's counters at the end")

@@ -145,7 +145,9 @@ options:
     default: ~/.ansible/entra/token_cache
   cache:
     description:
-      - Whether to use the cache file. V(false) keeps tokens in memory for this one call only, so every call signs in with the password.
+      - Whether to use the token cache. V(false) keeps tokens in memory for this one call only, so every call signs in.
+      - Even then, the sign-in lock and the record of refused credentials (no tokens) live in O(cache_path), so that a wrong
+        password is still not sent by every fork; when that directory cannot be used, a warning says so.
     type: bool
     default: true
   force_refresh:
@@ -289,6 +291,9 @@ options:
   cache:
     vars:
       - name: entra_cache
+  force_refresh:
+    vars:
+      - name: entra_force_refresh
   min_validity:
     vars:
       - name: entra_min_validity

@@ -157,8 +157,13 @@ OPTIONS = {
         'default': True,
         'description': [
             (
-                'Whether to use the cache file. V(false) keeps tokens in memory for this one call only, so every '
-                'call signs in with the password.'
+                'Whether to use the token cache. V(false) keeps tokens in memory for this one call only, so every '
+                'call signs in.'
+            ),
+            (
+                'Even then, the sign-in lock and the record of refused credentials (no tokens) live in '
+                'O(cache_path), so that a wrong password is still not sent by every fork; when that directory '
+                'cannot be used, a warning says so.'
             ),
         ],
         'type': 'bool',
@@ -310,6 +315,7 @@ OPTIONS = {
             ),
         ],
         'type': 'bool',
+        'vars': [{'name': 'entra_force_refresh'}],
     },
     'min_validity': {
         'default': 300,
@@ -530,11 +536,11 @@ class LookupModule(LookupBase):
         return output, get_token(from_lookup(kwargs, own_vars, self._configured), warn=display.warning)
 
     def _configured(self, name: str):
-        """What ansible.cfg gives an option ([entra] section), as Ansible's configuration reads it; else None."""
+        """What ansible.cfg gives an option ([entra] section) and which file, as Ansible's configuration reads it; else None."""
         if 'ini' not in OPTIONS[name] or not C.CONFIG_FILE:  # no ansible.cfg: nothing to ask Ansible
             return None
         try:
             value, origin = C.config.get_config_value_and_origin(name, plugin_type='lookup', plugin_name=self._load_name)
         except AnsibleError as exc:  # Ansible's own type checks of what the file says
             raise invalid_argument(str(exc).splitlines()[0][:300]) from None
-        return None if origin == 'default' else value
+        return None if origin == 'default' or value is None else (value, str(origin))

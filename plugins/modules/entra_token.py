@@ -226,7 +226,7 @@ error:
           V(user_not_found) (AADSTS 50034, 50020, 50155): The user does not exist in this tenant. Retryable: no. What to do: Check the username and
           that tenant is the directory the user belongs to (or is a guest in).
         - >-
-          V(mfa_required) (AADSTS 50076, 50078, 50079, 50074, 50072, 53004): The sign-in requires multi-factor authentication, which the
+          V(mfa_required) (AADSTS 50076, 50078, 50079, 50074, 50072, 53004, 500121): The sign-in requires multi-factor authentication, which the
           username/password flow cannot perform. Retryable: no. What to do: Sign in once by device code (MFA included; later runs use the cached
           refresh token, no password): ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id> -e username=<username> (see
           Accounts with MFA, docs/mfa-accounts.md) - or use a service principal, or an account excluded from MFA by a Conditional Access exclusion.
@@ -235,9 +235,9 @@ error:
           consent for these scopes on the app registration (API permissions > Grant admin consent); the username/password flow cannot show a consent
           prompt.
         - >-
-          V(conditional_access_blocked) (AADSTS 53003, 53000, 53001, 53002, 530032): A Conditional Access policy blocked the sign-in. Retryable: no.
-          What to do: Ask an administrator for a policy exception for this account (or workload identity) and app, or use a flow the policy allows
-          (the sign-in logs show the policy by correlation id).
+          V(conditional_access_blocked) (AADSTS 53003, 53000, 53001, 53002, 530032, 530003, 53011): A Conditional Access policy blocked the sign-in.
+          Retryable: no. What to do: Ask an administrator for a policy exception for this account (or workload identity) and app, or use a flow the
+          policy allows (the sign-in logs show the policy by correlation id).
         - >-
           V(account_locked) (AADSTS 50053): The account is locked, usually after too many wrong passwords. Retryable: no. What to do: Wait for the
           lockout to end or ask an administrator to unlock it; fix the stored password first.
@@ -245,12 +245,12 @@ error:
           V(account_disabled) (AADSTS 50057): The account is disabled. Retryable: no. What to do: Ask an administrator to enable the account
           (accountEnabled) or use another account.
         - >-
-          V(password_expired) (AADSTS 50055, 50144): The password has expired. Retryable: no. What to do: Change the password interactively, then
-          update the stored password.
+          V(password_expired) (AADSTS 50055, 50144, 50135, 50142): The password has expired, or must be changed (account risk, a Conditional Access
+          policy). Retryable: no. What to do: Change the password interactively, then update the stored password.
         - >-
-          V(interaction_required) (AADSTS 50158, 50097, 50105, 50129): The sign-in needs a user interaction that the username/password flow cannot
-          perform. Retryable: no. What to do: Sign in once by device code to resolve it: ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e
-          client_id=<client_id> -e username=<username>
+          V(interaction_required) (AADSTS 50158, 50097, 50105, 50129, 50199): The sign-in needs a user interaction that the username/password flow
+          cannot perform. Retryable: no. What to do: Sign in once by device code to resolve it: ansible-playbook identity.entra.sign_in -e
+          tenant=<tenant> -e client_id=<client_id> -e username=<username>
         - >-
           V(device_code_declined): The person declined the device-code sign-in. Retryable: no. What to do: Run the sign-in again and approve it,
           signed in as the account named by username: ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id> -e

@@ -79,7 +79,7 @@ def _field_ok(value, rule: str) -> bool:
             return False
         if isinstance(value, int):
             return 0 <= value < 10 ** 12
-        return isinstance(value, str) and value.isdigit() and len(value) <= 12
+        return isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 12
     return isinstance(value, str) and len(value) <= MAX_FIELD_LENGTH
 
 
@@ -94,7 +94,7 @@ def entry_problem(section: str, entry) -> str | None:
                 return 'has no %s' % name
             continue
         if not _field_ok(value, rule):
-            return 'has a %s of the wrong type' % name
+            return 'has %s %s of the wrong type' % ('an' if name[0] in 'aeiou' else 'a', name)
     if 'credential_type' in _SCHEMA[section] and entry['credential_type'] != section:
         # msal asserts it (remove_at, update_rt...): an AssertionError in the middle of a sign-in
         return 'has a credential_type other than %s' % section

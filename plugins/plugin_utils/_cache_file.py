@@ -38,6 +38,13 @@ MAX_CACHE_BYTES = 64 * 1024 * 1024
 """Files larger than this are refused with :class:`CacheStoreError`."""
 
 
+def _owner_of(path: str) -> int | None:
+    try:
+        return os.lstat(path).st_uid
+    except OSError:
+        return None
+
+
 def fingerprint_of(st: os.stat_result) -> tuple:
     """Identity of one version of a file: (device, inode, size, mtime_ns, ctime_ns).
 
@@ -56,7 +63,7 @@ class CacheFile:
 
     def __init__(self, path: str, *, warn: t.Callable[[str], t.Any] | None = None) -> None:
         if not path:
-            raise CacheStoreError('the token cache path is empty; set cache_path to a file path')
+            raise CacheStoreError('the token cache path is empty; set cache_path to a directory')
         self.path = os.path.abspath(os.path.expanduser(os.fspath(path)))
         self.directory = os.path.dirname(self.path)
         self.lock_path = self.path + '.lock'
@@ -135,15 +142,20 @@ class CacheFile:
         path = self.path
         if exc.errno in SYMLINK_ERRNOS and os.path.islink(path):
             return CacheStoreError(
-                'token cache %s is a symbolic link, which is refused; replace it with a regular file '
-                'or point cache_path at the real file' % path, path)
+                'token cache file %s is a symbolic link, which is refused (it could send tokens elsewhere); remove it'
+                % path, path)
         if exc.errno in (errno.EACCES, errno.EPERM):
             if not os.access(self.directory, os.X_OK):
                 return CacheStoreError(
                     'cannot read token cache %s: its directory %s is not searchable by you; run: chmod 700 %s'
                     % (path, self.directory, self.directory), path)
+            owner = _owner_of(path)
+            if owner is not None and owner != os.geteuid():
+                return CacheStoreError(
+                    'token cache file %s is owned by uid %d, not by the current user (uid %d); remove it (as its owner) '
+                    'or choose another cache_path' % (path, owner, os.geteuid()), path)
             return CacheStoreError(
-                'cannot read token cache %s: %s; it must be a file of yours with mode 0600 '
+                'cannot read token cache file %s: %s; it must be a file of yours with mode 0600 '
                 '(chmod 600 %s)' % (path, describe_os_error(exc), path), path)
         if exc.errno == errno.ENOTDIR:
             return CacheStoreError(
@@ -158,7 +170,7 @@ class CacheFile:
         path = self.path
         if stat.S_ISDIR(st.st_mode):
             raise CacheStoreError(
-                'token cache path %s is a directory; point cache_path at a file inside it' % path, path)
+                'token cache file %s is a directory; remove it (the collection writes a file there)' % path, path)
         if not stat.S_ISREG(st.st_mode):
             raise CacheStoreError(
                 'token cache path %s is not a regular file; remove it or choose another cache_path'

@@ -17,8 +17,9 @@ serve a token with less than msal's own 300 s left. The document it reads has be
 from __future__ import annotations
 
 import base64
-import json
 import time
+
+from ansible_collections.identity.entra.plugins.plugin_utils import _safe_json
 
 
 def _short_scope(scope: str, resource: str) -> str:
@@ -37,10 +38,10 @@ def decode_jwt_claims(token: str) -> dict:
     """Payload of a JWT without verification (a token we received ourselves); {} when it is not one."""
     try:
         payload = token.split('.')[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))
+        raw = base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4))
     except (IndexError, ValueError, TypeError):
         return {}
-    return claims if isinstance(claims, dict) else {}
+    return _safe_json.loads_object(raw) or {}
 
 
 def _is_guid(value: str) -> bool:

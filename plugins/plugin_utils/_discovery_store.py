@@ -12,9 +12,9 @@ tenant ID msal keys its tokens by, without any network call.
 
 from __future__ import annotations
 
-import json
 import time
 
+from ansible_collections.identity.entra.plugins.plugin_utils import _safe_json
 from ansible_collections.identity.entra.plugins.plugin_utils._private_checks import CacheStoreError
 
 DISCOVERY_TTL = 24 * 3600
@@ -45,7 +45,7 @@ class DiscoveryStore:
         if not isinstance(record, dict) or record.get('url') != url:
             return None
         try:
-            if time.time() - float(record['stored_at']) >= DISCOVERY_TTL or not isinstance(json.loads(record['text']), dict):
+            if time.time() - float(record['stored_at']) >= DISCOVERY_TTL or _safe_json.loads_object(record['text']) is None:
                 return None
             # Only answers that were kept are 2xx (see add's caller); any other status is damage.
             if isinstance(record['status'], bool) or not 200 <= int(record['status']) < 300:
@@ -76,9 +76,8 @@ class DiscoveryStore:
         stored = self.get(openid_configuration_url(authority))
         if stored is None:
             return None
-        try:
-            endpoint = json.loads(stored['text'])['token_endpoint']
-        except (KeyError, TypeError, ValueError):
+        endpoint = (_safe_json.loads_object(stored['text']) or {}).get('token_endpoint')
+        if not isinstance(endpoint, str):
             return None
         from urllib.parse import urlsplit  # pylint: disable=import-outside-toplevel
 

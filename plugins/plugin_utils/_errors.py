@@ -60,7 +60,7 @@ ERROR_KINDS = (
               'Sign in once by device code (MFA included; later runs use the cached refresh token, no password): {command} '
               '(see Accounts with MFA, docs/mfa-accounts.md) - or use a service principal, or an account excluded from MFA by a '
               'Conditional Access exclusion.',
-              aadsts=(50076, 50078, 50079, 50074, 50072, 53004)),
+              aadsts=(50076, 50078, 50079, 50074, 50072, 53004, 500121)),
     ErrorKind('consent_required', 'The application has no consent for the requested scopes.',
               'Grant admin consent for these scopes on the app registration (API permissions > Grant admin consent); '
               'the username/password flow cannot show a consent prompt.',
@@ -68,19 +68,19 @@ ERROR_KINDS = (
     ErrorKind('conditional_access_blocked', 'A Conditional Access policy blocked the sign-in.',
               'Ask an administrator for a policy exception for this account (or workload identity) and app, or use a flow the policy '
               'allows (the sign-in logs show the policy by correlation id).',
-              aadsts=(53003, 53000, 53001, 53002, 530032), oauth=(('interaction_required', 'message_only'),)),
+              aadsts=(53003, 53000, 53001, 53002, 530032, 530003, 53011), oauth=(('interaction_required', 'message_only'),)),
     ErrorKind('account_locked', 'The account is locked, usually after too many wrong passwords.',
               'Wait for the lockout to end or ask an administrator to unlock it; fix the stored password first.',
               aadsts=(50053,)),
     ErrorKind('account_disabled', 'The account is disabled.',
               'Ask an administrator to enable the account (accountEnabled) or use another account.',
               aadsts=(50057,)),
-    ErrorKind('password_expired', 'The password has expired.',
+    ErrorKind('password_expired', 'The password has expired, or must be changed (account risk, a Conditional Access policy).',
               'Change the password interactively, then update the stored password.',
-              aadsts=(50055, 50144)),
+              aadsts=(50055, 50144, 50135, 50142)),
     ErrorKind('interaction_required', 'The sign-in needs a user interaction that the username/password flow cannot perform.',
               'Sign in once by device code to resolve it: {command}',
-              aadsts=(50158, 50097, 50105, 50129), oauth=(('interaction_required', None),)),
+              aadsts=(50158, 50097, 50105, 50129, 50199), oauth=(('interaction_required', None),)),
     ErrorKind('device_code_declined', 'The person declined the device-code sign-in.',
               'Run the sign-in again and approve it, signed in as the account named by username: {command}',
               oauth=(('authorization_declined', None),)),

@@ -134,7 +134,9 @@ class FailureMemory:
     def remember(self, exc: EntraTokenError, kind: str | None = None, secret: str | None = None,
                  retry_after: float | None = None) -> None:
         """Record a failure of a sign-in that sent the credential ``kind``/``secret`` (best effort)."""
-        if self._store is None or exc.kind in NOT_REMEMBERED or exc.kind not in KINDS or getattr(exc, 'remembered', False):
+        if self._store is None or exc.kind not in KINDS or getattr(exc, 'remembered', False):
+            return
+        if exc.kind in NOT_REMEMBERED and not _refused_by_entra(exc):
             return
         record = {'at': time.time(), 'run': _run_id(),
                   'identity': self._identity() if exc.kind in SCOPE_KINDS or exc.kind in OUTAGE_KINDS else None,
@@ -158,6 +160,12 @@ class FailureMemory:
             self._store.update(add)
         except CacheStoreError:
             pass  # an optimisation: without it, the next process tries once more
+
+    def check_writable(self) -> None:
+        """Raise CacheStoreError now if a refusal could not be recorded: without the record, every fork and
+        every later run would send a refused password again."""
+        if self._store is not None:
+            self._store.check_writable()
 
     def forget(self, kind: str) -> None:
         """Drop the verdicts about credentials of ``kind`` (a sign-in with it has just succeeded)."""
@@ -185,6 +193,12 @@ class FailureMemory:
         summary = fields['detail'] or KINDS[fields['kind']].summary
         fields['detail'] = '%s (%s)' % (str(summary).rstrip('.'), why)
         return EntraTokenError(**fields)
+
+
+def _refused_by_entra(exc: EntraTokenError) -> bool:
+    """An OAuth refusal Entra sent for a code the table does not know (50135, 53011...): still Entra's verdict
+    on what was sent, so it is held back like the known ones."""
+    return exc.kind == 'unknown' and bool(exc.error) and exc.status is not None and 400 <= exc.status < 500
 
 
 def _fresh(record: dict, now: float) -> bool:

@@ -26,6 +26,7 @@ import random
 import time
 import typing as t
 
+from ansible_collections.identity.entra.plugins.plugin_utils import _safe_json
 from ansible_collections.identity.entra.plugins.plugin_utils._private_files import CacheStoreError, describe_os_error, open_lock_file
 
 _LOCK_BUSY_ERRNOS = frozenset((errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES))
@@ -81,10 +82,10 @@ def exclusive_lock(path: str, timeout: float, what: str, timeout_message: str) -
 
 def _read_holder(fd: int) -> dict:
     try:
-        record = json.loads(os.pread(fd, 512, 0) or b'{}')
-        return record if isinstance(record, dict) else {}
-    except (OSError, ValueError):
+        raw = os.pread(fd, 512, 0) or b'{}'
+    except OSError:
         return {}
+    return _safe_json.loads_object(raw) or {}
 
 
 def _write_holder(fd: int, hold_for: float) -> None:

@@ -190,6 +190,6 @@ class UserFlow:
         claims = result.get('id_token_claims') or {}
         who = str(claims.get('preferred_username') or claims.get('upn') or '')
         if not who or who.lower() != self.request.username.lower():
-            raise EntraTokenError('invalid_argument', detail='the device-code sign-in was completed as %s, not as %s (username); '
-                                  'nothing was stored. Sign in again as %s, or set username to the account you mean'
+            raise EntraTokenError('sign_in_required', detail='the device-code sign-in was completed as %s, not as %s (username), '
+                                  'so nothing was stored; sign in as %s (or set username to the account you mean)'
                                   % (who or 'an account its ID token does not name', self.request.username, self.request.username))

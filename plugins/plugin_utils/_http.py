@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import http.client
-import json
 import os
 import re
 import socket
@@ -35,6 +34,7 @@ import threading
 import time
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
+from ansible_collections.identity.entra.plugins.plugin_utils import _safe_json
 from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError
 
 DISCOVERY_TTL = 24 * 3600
@@ -274,11 +274,8 @@ class EntraHttpClient:
         is_token = path.endswith(_TOKEN_PATHS)
         if not is_token and not path.endswith(_DEVICE_CODE_PATH):
             return
-        try:
-            body = json.loads(answer.text)
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = _safe_json.loads_object(answer.text)
+        if body is None:
             if answer.status_code == 429:
                 raise EntraTokenError('throttled', status=429, detail='Entra ID throttled the request (HTTP 429, Retry-After: %ss)'
                                       % _short(answer.headers.get('retry-after') or '?', 20))
@@ -296,11 +293,8 @@ class EntraHttpClient:
     def _check_user_realm(self, url, answer):
         if '/common/userrealm/' not in url or answer.status_code != 200:
             return
-        try:
-            realm = json.loads(answer.text)
-        except ValueError:
-            return
-        if not isinstance(realm, dict):
+        realm = _safe_json.loads_object(answer.text)
+        if realm is None:
             return
         account_type = str(realm.get('account_type', '')).lower()
         if account_type == 'unknown':
@@ -329,7 +323,7 @@ def _cut(connection, opened, expired) -> None:
 
 def _read_body(response, deadline, expired, parts) -> bytes:
     length = response.getheader('content-length')
-    if length and length.strip().isdigit() and int(length) > MAX_ANSWER_BYTES:
+    if length and length.strip().isascii() and length.strip().isdigit() and int(length) > MAX_ANSWER_BYTES:
         raise _too_large(parts, int(length))
     chunks, total = [], 0
     while True:
@@ -366,7 +360,7 @@ def _is_seconds(value) -> bool:
         return False
     if isinstance(value, int):
         return 0 <= value < 10 ** 9
-    return isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 10
+    return isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) < 10
 
 
 def _token_answer_problem(body: dict) -> str | None:
@@ -384,17 +378,17 @@ def _token_answer_problem(body: dict) -> str | None:
         if len(parts) < 2:
             return 'has an id_token that is not a JWT'
         try:
-            claims = json.loads(base64.urlsafe_b64decode(parts[1] + '=' * (-len(parts[1]) % 4)))
+            claims = _safe_json.loads_object(base64.urlsafe_b64decode(parts[1] + '=' * (-len(parts[1]) % 4)))
         except (ValueError, TypeError):
-            return 'has an id_token that is not a JWT'
-        if not isinstance(claims, dict):
+            claims = None
+        if claims is None:
             return 'has an id_token that is not a JWT'
     if 'client_info' in body and body['client_info']:
         try:
-            info = json.loads(base64.urlsafe_b64decode(body['client_info'] + '=' * (-len(body['client_info']) % 4)))
+            info = _safe_json.loads_object(base64.urlsafe_b64decode(body['client_info'] + '=' * (-len(body['client_info']) % 4)))
         except (ValueError, TypeError):
             return 'has a client_info that cannot be decoded'
-        if not isinstance(info, dict) or not all(isinstance(info.get(key), str) for key in ('uid', 'utid')):
+        if info is None or not all(isinstance(info.get(key), str) for key in ('uid', 'utid')):
             return 'has a client_info without uid and utid'
     return None
 
@@ -412,10 +406,7 @@ def _device_code_answer_problem(body: dict) -> str | None:
 
 
 def _json_object(text) -> bool:
-    try:
-        return isinstance(json.loads(text), dict)
-    except (TypeError, ValueError):
-        return False
+    return _safe_json.loads_object(text) is not None
 
 
 def _is_microsoft_account_realm(realm: dict) -> bool:

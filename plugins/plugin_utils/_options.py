@@ -77,13 +77,13 @@ EXPLICIT, VARIABLE, ENVIRONMENT, DEFAULT = 'explicit', 'variable', 'environment'
 # The fields of a TokenRequest, with their types:
 #   tenant, client_id, credential, cloud, authority_host, graph_resource: str
 #   username, password, client_secret, client_certificate_path, client_certificate_password,
-#   client_assertion_file, ca_path, proxy, cache_path: str | None
+#   client_assertion_file, ca_path, proxy, cache_path, guard_path: str | None
 #   client_certificate_send_chain, validate_authority, validate_certs, force_refresh: bool
 #   device_code_timeout, timeout, min_validity: int; scopes: tuple of str
 _REQUEST_FIELDS = ('tenant', 'client_id', 'username', 'password', 'credential', 'client_secret', 'client_certificate_path',
                    'client_certificate_password', 'client_certificate_send_chain', 'client_assertion_file', 'device_code_timeout',
                    'scopes', 'cloud', 'authority_host', 'graph_resource', 'validate_authority', 'ca_path', 'validate_certs', 'proxy',
-                   'timeout', 'cache_path', 'force_refresh', 'min_validity')
+                   'timeout', 'cache_path', 'guard_path', 'force_refresh', 'min_validity')
 
 
 class TokenRequest:
@@ -239,24 +239,32 @@ def _coerce(name: str, kind: str, value):
 
 
 def _check_path(name: str, value: str) -> str:
-    """Expand ~ and $VARS; what remains must be an absolute path with nothing left unexpanded.
+    """Expand ~ and $VARS; nothing may be left unexpanded, and the cache must be an absolute path.
 
-    A path like '$UNSET/token_cache' would otherwise become a directory in the current
-    working directory, where refresh tokens end up in a git checkout.
+    A cache path like '$UNSET/token_cache' or 'token_cache' would otherwise become a directory
+    in the current working directory, where refresh tokens end up in a git checkout. Files that
+    are only read (a CA bundle, a certificate, a federated token) may be relative to the current
+    directory, as any path on a command line.
     """
     if not value.strip():
-        raise _invalid(name, 'is empty or blank; give an absolute path')
+        raise _invalid(name, 'is empty or blank; give a path')
     expanded = os.path.expanduser(os.path.expandvars(value))
     unexpanded = re.search(_UNEXPANDED_RE, expanded) if '$' in expanded else None
     if unexpanded:
         raise _invalid(name, 'names the variable %s, which is not set: %r' % (unexpanded.group(0), value[:120]))
     if any(part.startswith('~') for part in expanded.split(os.sep)):
         raise _invalid(name, 'names a home directory that cannot be expanded (no such user?): %r' % value[:120])
-    if not os.path.isabs(expanded):
-        raise _invalid(name, 'must be an absolute path (after ~ and $VARIABLE expansion), got %r' % value[:120])
     if expanded != expanded.strip() or '\0' in expanded or '\n' in expanded:
         raise _invalid(name, 'must not start or end with spaces or hold control characters: %r' % value[:120])
-    return os.path.normpath(expanded)
+    if name != 'cache_path':
+        return os.path.abspath(expanded)
+    if not os.path.isabs(expanded):
+        raise _invalid(name, 'must be an absolute path (after ~ and $VARIABLE expansion), got %r' % value[:120])
+    expanded = os.path.normpath(expanded)
+    if expanded in (os.sep, os.path.normpath(os.path.expanduser('~'))):
+        raise _invalid(name, 'is %s; give the token cache a directory of its own, such as %s'
+                       % (expanded, DEFAULT_CACHE_PATH))
+    return expanded
 
 
 def _is_host_url(value: str) -> bool:
@@ -357,8 +365,8 @@ def _choose_credential(values: dict, origins: dict) -> tuple:
 # with the same arguments (loops, lazy templating, a long-lived process) is not validated again. Each
 # front keys them by its own inputs - each value with its type (True == 1, but only one is a number of
 # seconds), the environment variables options fall back to, and HOME (for ~). A request built from a
-# path naming an environment variable ($VAR) is not remembered, and the files validation checks exist
-# are checked again on every use.
+# path naming an environment variable ($VAR), or relative to the working directory, is not remembered,
+# and the files validation checks exist are checked again on every use.
 _VALIDATED: dict = {}
 _VALIDATED_MAX = 64
 _ALL_ENVIRONMENT_NAMES = tuple(sorted({env for _kind, _default, names in OPTION_SPEC.values() for env in names}))
@@ -397,8 +405,14 @@ def _remembered(key) -> TokenRequest | None:
     return None
 
 
+def _depends_on_more(raw: dict) -> bool:
+    """A path naming an environment variable, or relative to the working directory: not part of the key."""
+    return any(isinstance(raw.get(name), str) and ('$' in raw[name] or not raw[name].startswith(('/', '~')))
+               for name in _PATH_OPTIONS)
+
+
 def _remember(key, raw: dict, request: TokenRequest) -> TokenRequest:
-    if key is not None and not any(isinstance(raw.get(name), str) and '$' in raw[name] for name in _PATH_OPTIONS):
+    if key is not None and not _depends_on_more(raw):
         if len(_VALIDATED) >= _VALIDATED_MAX:
             _VALIDATED.clear()
         _VALIDATED[key] = request
@@ -495,6 +509,7 @@ def _validate(raw: dict, origins: dict) -> TokenRequest:
         proxy=proxy,
         timeout=values['timeout'],
         cache_path=values['cache_path'] if values['cache'] else None,
+        guard_path=values['cache_path'],  # with cache: false, still where refused credentials are remembered
         force_refresh=values['force_refresh'],
         min_validity=values['min_validity'],
     )
@@ -545,10 +560,10 @@ def from_lookup(keywords: dict, variables: dict, configured) -> TokenRequest:
 
     A keyword argument wins over an entra_* variable (``variables``: templated values by option
     name), which wins over an environment variable (in OPTION_SPEC's order), which wins over
-    ansible.cfg: ``configured(name)`` returns what Ansible's configuration holds for an option
-    given nowhere else (its [entra] section), or None. Values are taken as the user wrote them:
-    Ansible would resolve a relative or unexpanded path against the current directory and hide it.
-    Keywords win over variables when choosing who signs in, too.
+    ansible.cfg: ``configured(name)`` returns ``(value, origin)`` from Ansible's configuration for an
+    option given nowhere else (its [entra] section; origin is the file), or None. Values are taken
+    as the user wrote them: Ansible would resolve a relative or unexpanded path against the current
+    directory (or ansible.cfg's) and hide it. Keywords win over variables when choosing who signs in.
     """
     key = _inputs_key(keywords, variables)
     known = _remembered(key)
@@ -565,6 +580,24 @@ def from_lookup(keywords: dict, variables: dict, configured) -> TokenRequest:
             if value is not None:
                 raw[name], origins[name] = value, ENVIRONMENT
             else:
-                value = configured(name)  # ansible.cfg: read once per process, like Ansible's configuration
+                found = configured(name)  # ansible.cfg: read once per process, like Ansible's configuration
+                value = None
+                if found is not None:
+                    value, source = found
+                    if OPTION_SPEC[name][0] == 'path' and os.path.isfile(source):
+                        # Ansible resolved a relative path against the directory of ansible.cfg: check it as written.
+                        value = _ini_value(source, name, value)
                 raw[name], origins[name] = value, (DEFAULT if value is None else VARIABLE)
     return _remember(key, raw, _validate(raw, origins))
+
+
+def _ini_value(path: str, name: str, resolved):
+    """An option of the [entra] section of an ansible.cfg, as written there (``resolved`` if unreadable)."""
+    import configparser  # pylint: disable=import-outside-toplevel  # only for a path option set in ansible.cfg
+
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(path, encoding='utf-8')
+        return parser.get('entra', name, fallback=resolved)
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return resolved

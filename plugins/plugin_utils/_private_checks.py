@@ -72,7 +72,7 @@ def check_private_directory(directory: str, what: str, st: os.stat_result | None
             % (what, directory, describe_os_error(exc)), directory) from None
     if not stat.S_ISDIR(st.st_mode):
         raise CacheStoreError(
-            '%s %s is not a directory; point cache_path at a directory' % (what, directory), directory)
+            '%s %s is not a directory; remove it, or point cache_path at another directory' % (what, directory), directory)
     euid = os.geteuid()
     if st.st_uid != euid:
         raise CacheStoreError(

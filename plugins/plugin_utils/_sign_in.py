@@ -25,7 +25,9 @@ import json
 import time
 
 from ansible_collections.identity.entra.plugins.plugin_utils import _cache_view as view
+from ansible_collections.identity.entra.plugins.plugin_utils import _safe_json
 from ansible_collections.identity.entra.plugins.plugin_utils._acquire import cached_token, load_account, realm_of
+from ansible_collections.identity.entra.plugins.plugin_utils._cache_directory import CacheDirectory
 from ansible_collections.identity.entra.plugins.plugin_utils._cache_document import merge_changes
 from ansible_collections.identity.entra.plugins.plugin_utils._discovery_store import DiscoveryStore
 from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError, from_response_body
@@ -47,7 +49,7 @@ def time_limit(request) -> float:
 def sign_in(cache, request, warn, show) -> dict:
     """Acquire a token on a cache miss (see the module docstring); ``cache`` None means memory only."""
     if cache is None:
-        return Acquisition(request, None, DiscoveryStore(None), FailureMemory(None, request), warn, show).run({})
+        return _sign_in_without_cache(request, warn, show)
     discovery = DiscoveryStore(cache)
     seen = load_account(cache.account_file(request.account_key), warn)
     refuse_remembered(cache, request, seen)
@@ -67,7 +69,35 @@ def sign_in(cache, request, warn, show) -> dict:
         memory = FailureMemory(cache, request)
         memory.check_outage(wait_started if waited else None)
         store.check_writable()
+        memory.check_writable()
         return Acquisition(request, store, discovery, memory, warn, show).run(doc)
+
+
+def _sign_in_without_cache(request, warn, show) -> dict:
+    """cache: false - no token is kept, but a refused credential is still not sent by every fork.
+
+    The sign-in lock and the failure memory (no token in either) live in cache_path's directory; when it
+    cannot be used, the sign-in goes on without them, with a warning saying what that means.
+    """
+    guard = CacheDirectory(request.guard_path, warn) if request.guard_path else None
+    try:
+        if guard is not None:
+            guard.check(create=True)
+            FailureMemory(guard, request).check_writable()
+    except CacheStoreError as exc:
+        warn('cache: false, and the cache directory cannot hold the record of refused credentials either (%s): '
+             'every task may send the password again' % exc)
+        guard = None
+    memory = FailureMemory(guard, request)
+    if guard is None:
+        return Acquisition(request, None, DiscoveryStore(None), memory, warn, show).run({})
+    refuse_remembered(guard, request, {})
+    limit = time_limit(request)
+    wait_started = time.time()
+    with sign_in_lock(guard.sign_in_lock_path(request.identity_key), hold_for=limit, wait_for=limit) as waited:
+        memory.check_outage(wait_started if waited else None)
+        refuse_remembered(guard, request, {})
+        return Acquisition(request, None, DiscoveryStore(None), memory, warn, show).run({})
 
 
 def refuse_remembered(cache, request, doc) -> None:
@@ -197,11 +227,8 @@ class Acquisition:
             return EntraTokenError('federated_sign_in_failed', detail=self.http.federated_failure or
                                    'Federated sign-in failed (%s)' % exc.__class__.__name__)
         if answer is not None and answer.status_code >= 400:
-            try:
-                body = json.loads(answer.text)
-            except ValueError:
-                body = None
-            if isinstance(body, dict) and body.get('error'):
+            body = _safe_json.loads_object(answer.text)
+            if body is not None and body.get('error'):
                 return from_response_body(body, answer.status_code, app_flow=self.app_flow)
             kind = 'throttled' if answer.status_code == 429 else 'service_unavailable' if answer.status_code >= 500 else 'invalid_response'
             return EntraTokenError(kind, detail='Entra ID answered HTTP %d with a body that is not an OAuth error'

@@ -41,7 +41,8 @@ def parse_args(argv=None):
     """Command-line options."""
     parser = argparse.ArgumentParser(description="Loopback Entra ID (Azure AD) and Microsoft Graph emulator")
     parser.add_argument("--state-dir", required=True, help="directory for certificates, keys and ready.json")
-    parser.add_argument("--host", default=os.environ.get("EMULATOR_HOST", "127.0.0.1"), help="address to bind")
+    parser.add_argument("--host", default=os.environ.get("EMULATOR_HOST") or os.environ.get("ENTRA_EMULATOR_HOST") or "127.0.0.1",
+                        help="address to bind ($EMULATOR_HOST or $ENTRA_EMULATOR_HOST, else 127.0.0.1)")
     parser.add_argument("--port", type=int, default=443, help="port to bind (msal's user realm call uses 443)")
     parser.add_argument("--scenario", default=None, help="scenario JSON file (default: scenarios/default.json)")
     parser.add_argument("--seed-users", type=int, default=0, help="add N generated users to the first tenant")

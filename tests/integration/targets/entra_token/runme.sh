@@ -6,6 +6,9 @@ CONFIG=$(cd ../.. && pwd)/integration_config.yml
 export ANSIBLE_ROLES_PATH=..
 WORK=$(mktemp -d "${OUTPUT_DIR:-/tmp}/entra_token.XXXXXX")
 export ENTRA_TEST_WORK=$WORK
+# The person who approves a device code runs as an async task: name its directory outright, as '~' may
+# differ between the shell that starts it (HOME) and async_status (the user's home in passwd).
+export ANSIBLE_ASYNC_DIR=$WORK/async
 
 # 1. Behaviour of the module: success, cache, refresh, every error kind, cache safety.
 ansible-playbook -i "$INVENTORY_PATH" -e "@$CONFIG" -e "work_dir=$WORK" module.yml "$@"

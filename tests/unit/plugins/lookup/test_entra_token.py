@@ -232,13 +232,16 @@ def test_a_cached_token_in_a_fresh_worker_imports_only_the_warm_path_through_pyt
         assert 'plugin_utils.' + cold not in modules, modules
 
 
-def run_worker(kwargs, collections, **environment):
+def run_worker(kwargs, collections, fails=False, **environment):
     env = dict(os.environ, **environment)
     for name in ENV_NAMES:
         if name not in environment:
             env.pop(name, None)
     run = subprocess.run([sys.executable, '-c', WORKER, collections], input=json.dumps(kwargs), capture_output=True, text=True,
                          check=False, env=env)
+    if fails:
+        assert run.returncode != 0, run.stdout[-3000:]
+        return run.stderr
     assert run.returncode == 0, run.stderr[-3000:]
     return json.loads(run.stdout.strip().splitlines()[-1])
 
@@ -257,3 +260,6 @@ def test_options_from_ansible_cfg_come_after_the_environment(warm, tmp_path):
     config.write_text('[entra]\ncache_path = %s\ntimeout = 1\n' % empty)  # not used: the environment wins
     seen = run_worker(kwargs, collections, ANSIBLE_CONFIG=str(config), ENTRA_TOKEN_CACHE=warm['cache_path'])
     assert seen['token'] == ['at-user@contoso.com-3600'] and not os.listdir(empty)
+    config.write_text('[entra]\ncache_path = relative/cache\n')  # Ansible would make it absolute, beside ansible.cfg
+    stderr = run_worker(kwargs, collections, fails=True, ANSIBLE_CONFIG=str(config))
+    assert "[invalid_argument] Option 'cache_path' must be an absolute path" in stderr and not (tmp_path / 'relative').exists()

@@ -117,7 +117,7 @@ def test_a_string_field_of_the_wrong_type_or_size_is_skipped(section, field, val
     entry[field] = value
     clean, skipped = usable_entries({section: {key: entry}})
     assert clean[section] == {}
-    assert skipped == ['1 %s entry has a %s of the wrong type' % (section, field)]
+    assert skipped == ['1 %s entry has %s %s of the wrong type' % (section, 'an' if field[0] in 'aeiou' else 'a', field)]
     assert 'x' * 20 not in skipped[0]  # the value itself is never quoted
 
 
@@ -129,7 +129,7 @@ def test_a_time_field_that_is_not_epoch_seconds_is_skipped(section, field, value
     entry[field] = value
     clean, skipped = usable_entries({section: {key: entry}})
     assert clean[section] == {}
-    assert skipped == ['1 %s entry has a %s of the wrong type' % (section, field)]
+    assert skipped == ['1 %s entry has %s %s of the wrong type' % (section, 'an' if field[0] in 'aeiou' else 'a', field)]
 
 
 @pytest.mark.parametrize('value', ['1700003600', 1700003600, 0, '0'])
@@ -190,7 +190,7 @@ def test_reasons_are_counted_per_section_and_kind():
     bad = {'a': {'secret': 5}, 'b': 'x', 'c': 7}
     clean, skipped = usable_entries({'RefreshToken': bad})
     assert clean == {'RefreshToken': {}}
-    assert skipped == ['1 RefreshToken entry has no credential_type', '2 RefreshToken entries is not an object']
+    assert skipped == ['1 RefreshToken entry has no credential_type', '2 RefreshToken entries are not an object']
 
 
 def test_usable_entries_does_not_modify_its_input():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
+import json
 import os
 import shlex
 
@@ -296,9 +297,7 @@ BAD_PATHS = [
     ('${ENTRA_TEST_UNSET}/c', 'names the variable ${ENTRA_TEST_UNSET}, which is not set'),
     ('/base/${ENTRA_TEST_UNSET:-x}/c', 'which is not set'),
     ('~entra-test-nosuchuser/c', 'names a home directory that cannot be expanded (no such user?)'),
-    ('   ', 'is empty or blank; give an absolute path'),
-    ('relative/token_cache', 'must be an absolute path (after ~ and $VARIABLE expansion)'),
-    ('./token_cache', 'must be an absolute path'),
+    ('   ', 'is empty or blank; give a path'),
     ('/abs/token_cache ', 'must not start or end with spaces'),
     ('/abs/line\nbreak', 'control characters'),
 ]
@@ -316,6 +315,27 @@ def test_bad_paths_are_refused_and_nothing_is_created(tmp_path, monkeypatch, nam
     assert error.kind == 'invalid_argument'
     assert error.message.startswith("Option '%s' " % name) and text in error.message
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize('path, text', [
+    ('relative/token_cache', 'must be an absolute path (after ~ and $VARIABLE expansion)'),
+    ('./token_cache', 'must be an absolute path'),
+    ('~', 'give the token cache a directory of its own'),
+    ('/', 'give the token cache a directory of its own'),
+])
+def test_the_cache_must_be_an_absolute_directory_of_its_own(tmp_path, monkeypatch, path, text):
+    monkeypatch.chdir(tmp_path)
+    error = refused(dict(BASE, cache_path=path))
+    assert error.kind == 'invalid_argument' and text in error.message
+    assert os.listdir(tmp_path) == []
+
+
+def test_files_that_are_only_read_may_be_relative_to_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'ca.pem').write_text('x')
+    assert build(ca_path='ca.pem').ca_path == str(tmp_path / 'ca.pem')
+    error = refused(dict(BASE, ca_path='missing.pem'))
+    assert 'must name a readable CA bundle file: %s' % (tmp_path / 'missing.pem') in error.message
 
 
 @pytest.mark.parametrize('variable', ['ENTRA_TOKEN_CACHE', 'ENTRA_CA_PATH', 'AZURE_FEDERATED_TOKEN_FILE'])
@@ -510,7 +530,8 @@ def test_lookup_keywords_win_over_variables_over_environment_over_ansible_cfg(no
 
     def configured(name):
         asked.append(name)
-        return {'timeout': '45', 'cloud': 'usgov', 'proxy': None}.get(name)
+        value = {'timeout': '45', 'cloud': 'usgov'}.get(name)
+        return None if value is None else (value, '/etc/ansible/ansible.cfg')
 
     monkeypatch.setenv('ENTRA_CLOUD', 'china')
     monkeypatch.setenv('ENTRA_TENANT_ID', 'env.example')
@@ -600,7 +621,12 @@ def test_sign_in_command_carries_what_differs_and_is_shell_quoted(tmp_path):
                     cache_path=str(tmp_path / 'my cache'), ca_path=str(ca), username="o'brien@contoso.com")
     words = shlex.split(request.sign_in_command)
     assert words[:2] == ['ansible-playbook', 'identity.entra.sign_in']
-    pairs = dict(word.split('=', 1) for word in words[3::2])
+    assert words[2::2] == ['-e'] * (len(words[2:]) // 2)
+    pairs = {}
+    for word in words[3::2]:
+        # key=value where Ansible's key=value parser keeps the value whole; else one JSON object
+        pairs.update(json.loads(word) if word.startswith('{') else dict([word.split('=', 1)]))
+    assert json.loads([w for w in words if 'cache_path' in w][0]) == {'cache_path': str(tmp_path / 'my cache')}
     assert pairs == {'tenant': TENANT, 'client_id': CLIENT, 'username': "o'brien@contoso.com", 'cloud': 'usgov',
                      'authority_host': 'https://login.example:8443', 'scopes': 'Mail.Read,User.Read',
                      'cache_path': str(tmp_path / 'my cache'), 'ca_path': str(ca)}
@@ -624,5 +650,7 @@ def test_doc_fragment_matches_option_spec():
         assert doc.get('required', False) == (name in options.REQUIRED), name
         documented_env = tuple(item['name'] for item in plugin_sources.get(name, {}).get('env', []))
         assert documented_env == env_names, name
+        # the lookup reads every option from an entra_<option> variable: each one is documented
+        assert [item['name'] for item in plugin_sources.get(name, {}).get('vars', [])] == ['entra_' + name], name
         for env in env_names:
             assert 'E(%s)' % env in ' '.join(doc['description']), name

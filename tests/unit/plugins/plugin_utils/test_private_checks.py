@@ -63,7 +63,7 @@ def test_dangling_symlink_names_its_target(base):
 
 def test_a_file_where_the_directory_should_be_is_refused(base):
     (base / 'file').write_text('x')
-    assert 'is not a directory; point cache_path at a directory' in refusal(private.check_private_directory, str(base / 'file'), WHAT)
+    assert 'is not a directory; remove it, or point cache_path at another directory' in refusal(private.check_private_directory, str(base / 'file'), WHAT)
     assert 'a parent is not a directory' in refusal(private.check_private_directory, str(base / 'file' / 'sub'), WHAT)
 
 

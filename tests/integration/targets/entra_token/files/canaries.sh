@@ -24,9 +24,12 @@ printf 'canary_password: %s\ncanary_client_secret: %s\ncanary_key_password: %s\n
     "$CANARY" "$CANARY_SECRET" "$CANARY_KEY_PASSWORD" "$CANARY_CREDS" >"$CANARY_VARS"
 export ANSIBLE_CACHE_PLUGIN=jsonfile ANSIBLE_CACHE_PLUGIN_CONNECTION=$WORK/canary-facts ANSIBLE_LOG_PATH=$WORK/canary-ansible.log
 for variant in default:json default:yaml minimal:json; do
-    ANSIBLE_STDOUT_CALLBACK=${variant%%:*} ANSIBLE_CALLBACK_RESULT_FORMAT=${variant##*:} \
+    if ! ANSIBLE_STDOUT_CALLBACK=${variant%%:*} ANSIBLE_CALLBACK_RESULT_FORMAT=${variant##*:} \
         ansible-playbook -vvvv -i "$INVENTORY_PATH" -e "@$CONFIG" -e "work_dir=$WORK" \
-        -e "@$CANARY_VARS" canary.yml >"$OUT/${variant/:/-}.out" 2>&1
+        -e "@$CANARY_VARS" canary.yml >"$OUT/${variant/:/-}.out" 2>&1; then
+        tail -n 120 "$OUT/${variant/:/-}.out"  # canary values only: the test's own throwaway secrets
+        exit 1
+    fi
     grep -q 'invalid_credentials' "$OUT/${variant/:/-}.out"
     grep -q 'access_token' "$OUT/${variant/:/-}.out"
     grep -q 'invalid_client_secret' "$OUT/${variant/:/-}.out"
