@@ -56,6 +56,18 @@ def host():
     return os.environ.get("ENTRA_EMULATOR_HOST") or "127.0.0.1"
 
 
+def free_host():
+    """Without ENTRA_EMULATOR_HOST, the first of 127.0.0.1-30 whose port 443 is free: two runs on one
+    machine (a demo and the tests, two checkouts) then simply use two addresses."""
+    if os.environ.get("ENTRA_EMULATOR_HOST"):
+        return None
+    for last in range(1, 31):
+        candidate = "127.0.0.%d" % last
+        if bind_problem(candidate, PORT) != "in use":
+            return candidate
+    return None
+
+
 def bind_problem(address, port):
     """None when this process may listen on address:port now, else "in use", "not permitted" or why not."""
     probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -240,6 +252,10 @@ def main():
             open_low_ports_and_drop_capabilities()
     else:
         why = bind_problem(host(), PORT)
+        if why == "in use" and args.start and free_host():
+            os.environ["ENTRA_EMULATOR_HOST"] = free_host()  # kept by the namespace and the emulator alike
+            log("%s:%d is in use; the emulator listens on %s instead" % ("127.0.0.1", PORT, host()))
+            why = bind_problem(host(), PORT)
         if why == "in use" and args.start:
             fail("%s:%d is in use (an emulator or demo still running?): stop it, or set ENTRA_EMULATOR_HOST "
                  "to another loopback address, e.g. ENTRA_EMULATOR_HOST=127.0.0.2" % (host(), PORT))
