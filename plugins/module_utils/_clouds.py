@@ -15,14 +15,15 @@ Hosts from Microsoft Graph's national cloud deployments page (GCC uses the globa
 
 from __future__ import annotations
 
-from typing import NamedTuple
 
-
-class Cloud(NamedTuple):
+class Cloud:
     """The hosts of one cloud (names without scheme or port)."""
 
-    login_host: str
-    graph_host: str
+    __slots__ = ('login_host', 'graph_host')
+
+    def __init__(self, login_host: str, graph_host: str) -> None:
+        self.login_host = login_host
+        self.graph_host = graph_host
 
     @property
     def authority_host(self) -> str:

@@ -18,8 +18,7 @@ from ansible_collections.identity.entra.plugins.plugin_utils import _cache_view 
 from ansible_collections.identity.entra.plugins.plugin_utils._cache_directory import CacheDirectory
 from ansible_collections.identity.entra.plugins.plugin_utils._cache_document import usable_entries
 from ansible_collections.identity.entra.plugins.plugin_utils._discovery_store import DiscoveryStore
-from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError
-from ansible_collections.identity.entra.plugins.plugin_utils._private_files import CacheStoreError
+from ansible_collections.identity.entra.plugins.plugin_utils._private_checks import CacheStoreError
 
 
 def get_token(request, warn=None, show=None) -> dict:
@@ -27,6 +26,7 @@ def get_token(request, warn=None, show=None) -> dict:
 
     ``warn`` receives one-line warnings; ``show`` (the module only) receives the message a
     person must act on during a device-code sign-in - without it, such a sign-in is refused.
+    The table of error kinds (_errors) is imported only when something fails or signs in.
     """
     warn = warn or (lambda message: None)
     try:
@@ -35,8 +35,14 @@ def get_token(request, warn=None, show=None) -> dict:
             hit = warm_token(cache, request, warn)
             if hit:
                 return hit
-        from ansible_collections.identity.entra.plugins.plugin_utils._sign_in import sign_in  # pylint: disable=import-outside-toplevel
+    except CacheStoreError as exc:
+        from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError  # pylint: disable=import-outside-toplevel
 
+        raise EntraTokenError('cache_error', detail=str(exc)) from None
+    from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError  # pylint: disable=import-outside-toplevel
+    from ansible_collections.identity.entra.plugins.plugin_utils._sign_in import sign_in  # pylint: disable=import-outside-toplevel
+
+    try:
         return sign_in(cache, request, warn, show)
     except CacheStoreError as exc:
         raise EntraTokenError('cache_error', detail=str(exc)) from None
@@ -100,5 +106,5 @@ def warm_token(cache: CacheDirectory, request, warn) -> dict | None:
     """A cached access token valid for min_validity seconds, read without msal, a lock or the network."""
     if not cache.check():
         return None
-    doc = load_account(cache.account_file(request.account_key), warn)
+    doc = load_account(cache.account_reader(request.account_key), warn)
     return cached_token(doc, request, DiscoveryStore(cache))

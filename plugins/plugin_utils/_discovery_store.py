@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 
 from ansible_collections.identity.entra.plugins.plugin_utils import _safe_json
-from ansible_collections.identity.entra.plugins.plugin_utils._private_files import CacheStoreError
+from ansible_collections.identity.entra.plugins.plugin_utils._private_checks import CacheStoreError
 
 DISCOVERY_TTL = 24 * 3600
 
@@ -38,7 +38,7 @@ class DiscoveryStore:
         record = self._memory.get(url)
         if record is None and self._cache is not None:
             try:
-                record = self._cache.discovery_file(url).load()[0]
+                record = self._cache.discovery_reader(url).load()[0]
             except CacheStoreError:
                 record = None  # an optimisation: the token cache reports its own problems
             self._memory[url] = record
@@ -65,7 +65,8 @@ class DiscoveryStore:
             return
         for url, record in self._fresh.items():
             try:
-                self._cache.discovery_file(url).update(lambda current, record=record: record)
+                # Not synced to disk: a public document, fetched again if a crash damages it.
+                self._cache.discovery_file(url).update(lambda current, record=record: record, durable=False)
             except CacheStoreError:
                 pass
         self._fresh.clear()

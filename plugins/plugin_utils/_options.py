@@ -5,8 +5,8 @@
 """Options of entra_token, validated once for the action plugin and the lookup.
 
 For internal collection use only. The module front reads raw task arguments
-(``from_mapping``), the lookup reads Ansible's plugin configuration
-(``from_plugin``); both end in the same validated ``TokenRequest``. Everything a
+(``from_mapping``), the lookup its keywords, entra_* variables, the environment and
+ansible.cfg (``from_lookup``); both end in the same validated ``TokenRequest``. Everything a
 user can get wrong is refused here, before anything is sent or written.
 """
 
@@ -15,11 +15,9 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ansible_collections.identity.entra.plugins.module_utils._clouds import CLOUDS
-from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError
 
 RESERVED_SCOPES = frozenset(('openid', 'profile', 'offline_access'))
 REFUSED_TENANTS = frozenset(('common', 'consumers'))
@@ -55,15 +53,19 @@ OPTION_SPEC = {
     'min_validity': ('int', 300, ()),
 }
 REQUIRED = ('tenant', 'client_id')
+_ENVIRONMENT_NAMES = tuple((name, env_names) for name, (_kind, _default, env_names) in OPTION_SPEC.items())
+_PATH_OPTIONS = tuple(name for name, (kind, _default, _env) in OPTION_SPEC.items() if kind == 'path')
 NO_LOG = frozenset(('password', 'client_secret', 'client_certificate_password'))
 # The options that sign a service principal in; exactly one of them, or a username, says who signs in.
 CLIENT_CREDENTIALS = ('client_secret', 'client_certificate_path', 'client_assertion_file')
 USER_OPTIONS = ('username', 'password')
 _LIMITS = {'timeout': (1, 3600), 'min_validity': (0, 86400), 'device_code_timeout': (10, 3600)}
-_TENANT_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$')
-_HOST_URL_RE = re.compile(r'^https://[^\s/?#@]+/?$', re.IGNORECASE)
-_UNEXPANDED_RE = re.compile(r'\$(\w+|\{[^}]*\})')
-_PLAIN_VALUE_RE = re.compile(r'^[A-Za-z0-9@._:/,+%~-]+$')
+# Checked with string operations where a warm lookup needs them: compiling a regular expression costs
+# more than the rest of the validation, and every worker process would compile it again.
+_DOMAIN_CHARACTERS = frozenset('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-')
+_NOT_IN_HOST = frozenset('/?#@')
+_UNEXPANDED_RE = r'\$(\w+|\{[^}]*\})'
+_PLAIN_VALUE_RE = r'^[A-Za-z0-9@._:/,+%~-]+$'
 _TRUE = frozenset(('1', 'true', 'yes', 'on', 'y', 't'))
 _FALSE = frozenset(('0', 'false', 'no', 'off', 'n', 'f'))
 
@@ -72,47 +74,65 @@ _FALSE = frozenset(('0', 'false', 'no', 'off', 'n', 'f'))
 EXPLICIT, VARIABLE, ENVIRONMENT, DEFAULT = 'explicit', 'variable', 'environment', 'default'
 
 
-@dataclass(frozen=True)
+# The fields of a TokenRequest, with their types:
+#   tenant, client_id, credential, cloud, authority_host, graph_resource: str
+#   username, password, client_secret, client_certificate_path, client_certificate_password,
+#   client_assertion_file, ca_path, proxy, cache_path, guard_path: str | None
+#   client_certificate_send_chain, validate_authority, validate_certs, force_refresh: bool
+#   device_code_timeout, timeout, min_validity: int; scopes: tuple of str
+_REQUEST_FIELDS = ('tenant', 'client_id', 'username', 'password', 'credential', 'client_secret', 'client_certificate_path',
+                   'client_certificate_password', 'client_certificate_send_chain', 'client_assertion_file', 'device_code_timeout',
+                   'scopes', 'cloud', 'authority_host', 'graph_resource', 'validate_authority', 'ca_path', 'validate_certs', 'proxy',
+                   'timeout', 'cache_path', 'guard_path', 'force_refresh', 'min_validity')
+
+
 class TokenRequest:
     """A validated request for a token; everything the core needs, nothing else.
 
     ``credential`` says who signs in and how: ``password`` or ``device_code`` for a user,
     ``client_secret``, ``client_certificate`` or ``client_assertion`` for a service principal.
+    Immutable, hashable, compared by value. A plain class: a frozen dataclass or a named tuple
+    generates code when the class is built, in every worker process that runs the lookup.
     """
 
-    tenant: str
-    client_id: str
-    username: str | None
-    password: str | None
-    credential: str
-    client_secret: str | None
-    client_certificate_path: str | None
-    client_certificate_password: str | None
-    client_certificate_send_chain: bool
-    client_assertion_file: str | None
-    device_code_timeout: int
-    scopes: tuple
-    cloud: str
-    authority_host: str
-    graph_resource: str
-    validate_authority: bool
-    ca_path: str | None
-    validate_certs: bool
-    proxy: str | None
-    timeout: int
-    cache_path: str | None
-    guard_path: str | None
-    force_refresh: bool
-    min_validity: int
+    __slots__ = _REQUEST_FIELDS + ('environment', 'account_key', 'identity_key')
+
+    def __init__(self, **values) -> None:
+        for name in _REQUEST_FIELDS:
+            object.__setattr__(self, name, values.pop(name))
+        if values:
+            raise TypeError('unknown TokenRequest fields: %s' % ', '.join(sorted(values)))
+        # Derived once: the warm path asks for them on every call.
+        # environment: msal's cache 'environment', the authority host name without port.
+        environment = (urlsplit(self.authority_host).hostname or '').lower()
+        object.__setattr__(self, 'environment', environment)
+        # account_key: whose tokens, one cache file each (a user in a cloud, or an app in a tenant).
+        if self.username is None:
+            account_key = 'app|%s|%s|%s' % (environment, self.client_id, self.tenant)
+        else:
+            account_key = 'user|%s|%s' % (environment, self.username.lower())
+        object.__setattr__(self, 'account_key', account_key)
+        # identity_key: who asks for what; requests with the same key can share one network sign-in.
+        object.__setattr__(self, 'identity_key', '%s|%s' % (self.sign_in_key, ' '.join(sorted(s.lower() for s in self.scopes))))
+
+    def __setattr__(self, name, value):
+        raise AttributeError('a TokenRequest cannot be changed')
+
+    def __delattr__(self, name):
+        raise AttributeError('a TokenRequest cannot be changed')
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in _REQUEST_FIELDS)
+
+    def __eq__(self, other):
+        return self._values() == other._values() if isinstance(other, TokenRequest) else NotImplemented
+
+    def __hash__(self):
+        return hash(self._values())
 
     @property
     def authority(self) -> str:
         return '%s/%s' % (self.authority_host, self.tenant)
-
-    @property
-    def environment(self) -> str:
-        """msal's cache 'environment': the authority host name without port."""
-        return (urlsplit(self.authority_host).hostname or '').lower()
 
     @property
     def is_app(self) -> bool:
@@ -120,21 +140,9 @@ class TokenRequest:
         return self.username is None
 
     @property
-    def account_key(self) -> str:
-        """Whose tokens: one cache file each (a user in a cloud, or an app in a tenant)."""
-        if self.is_app:
-            return 'app|%s|%s|%s' % (self.environment, self.client_id, self.tenant)
-        return 'user|%s|%s' % (self.environment, self.username.lower())
-
-    @property
     def sign_in_key(self) -> str:
         """Who signs in where with which app: the unit whose failed sign-ins are remembered."""
         return '%s|%s|%s' % (self.account_key, self.tenant, self.client_id)
-
-    @property
-    def identity_key(self) -> str:
-        """Who asks for what: requests with the same key can share one network sign-in."""
-        return '%s|%s' % (self.sign_in_key, ' '.join(sorted(s.lower() for s in self.scopes)))
 
     @property
     def sign_in_command(self) -> str | None:
@@ -164,7 +172,7 @@ class TokenRequest:
         parts = ['ansible-playbook', 'identity.entra.sign_in']
         for name, value in given:
             # key=value keeps such a value as it is; anything else goes as JSON, which Ansible reads whole.
-            parts += ['-e', '%s=%s' % (name, value) if _PLAIN_VALUE_RE.match(value) else json.dumps({name: value}, ensure_ascii=False)]
+            parts += ['-e', '%s=%s' % (name, value) if re.match(_PLAIN_VALUE_RE, value) else json.dumps({name: value}, ensure_ascii=False)]
         return ' '.join(shlex.quote(part) for part in parts)
 
     def __repr__(self):  # never show a secret, even in a debugger or traceback
@@ -172,8 +180,15 @@ class TokenRequest:
             self.tenant, self.client_id, self.username, self.credential, self.scopes, self.authority)
 
 
-def _invalid(name: str, why: str) -> EntraTokenError:
-    return EntraTokenError('invalid_argument', detail="Option '%s' %s" % (name, why))
+def _error(kind: str, detail: str):
+    """An EntraTokenError; _errors (the table of every kind) is imported only when something is wrong."""
+    from ansible_collections.identity.entra.plugins.plugin_utils._errors import EntraTokenError  # pylint: disable=import-outside-toplevel
+
+    return EntraTokenError(kind, detail=detail)
+
+
+def _invalid(name: str, why: str):
+    return _error('invalid_argument', "Option '%s' %s" % (name, why))
 
 
 def _describe_type(value) -> str:
@@ -234,7 +249,7 @@ def _check_path(name: str, value: str) -> str:
     if not value.strip():
         raise _invalid(name, 'is empty or blank; give a path')
     expanded = os.path.expanduser(os.path.expandvars(value))
-    unexpanded = _UNEXPANDED_RE.search(expanded)
+    unexpanded = re.search(_UNEXPANDED_RE, expanded) if '$' in expanded else None
     if unexpanded:
         raise _invalid(name, 'names the variable %s, which is not set: %r' % (unexpanded.group(0), value[:120]))
     if any(part.startswith('~') for part in expanded.split(os.sep)):
@@ -252,8 +267,16 @@ def _check_path(name: str, value: str) -> str:
     return expanded
 
 
+def _is_host_url(value: str) -> bool:
+    """https:// and a host (with a port), nothing else: no path, query, fragment, user or white space."""
+    if value[:8].lower() != 'https://':
+        return False
+    host = value[8:-1] if value.endswith('/') else value[8:]
+    return bool(host) and not any(ch in _NOT_IN_HOST or ch.isspace() for ch in host)
+
+
 def _check_url(name: str, value: str) -> str:
-    if not _HOST_URL_RE.match(value):
+    if not _is_host_url(value):
         raise _invalid(name, 'must be an https:// URL of a host, with nothing after it (no path, query, fragment, '
                        'user or spaces), got %r' % (value[:80],))
     parts = urlsplit(value)
@@ -299,15 +322,15 @@ def _check_scopes(scopes, graph_resource: str) -> tuple:
 def _check_tenant(tenant: str, is_app: bool) -> str:
     lowered = tenant.strip().lower()
     if lowered in REFUSED_TENANTS or (is_app and lowered == 'organizations'):
-        raise EntraTokenError(
-            'tenant_endpoint_required',
-            detail="tenant '%s' cannot be used for this sign-in: Entra refuses it on /%s; give the tenant ID or domain"
-                   % (lowered, lowered))
+        raise _error('tenant_endpoint_required',
+                     "tenant '%s' cannot be used for this sign-in: Entra refuses it on /%s; give the tenant ID or domain"
+                     % (lowered, lowered))
     try:
         return str(uuid.UUID(lowered))
     except ValueError:
         pass
-    if not _TENANT_RE.match(lowered) or ('.' not in lowered and lowered != 'organizations'):
+    if not (0 < len(lowered) <= 253 and lowered[0] not in '.-' and set(lowered) <= _DOMAIN_CHARACTERS) or \
+            ('.' not in lowered and lowered != 'organizations'):
         raise _invalid('tenant', "must be a tenant ID (GUID), a verified domain or 'organizations', got %r" % tenant[:80])
     return lowered
 
@@ -338,13 +361,70 @@ def _choose_credential(values: dict, origins: dict) -> tuple:
     return None, []
 
 
-def build_request(raw: dict, origins: dict | None = None) -> TokenRequest:
+# Requests this process has validated, by everything validation read: a task or lookup called again
+# with the same arguments (loops, lazy templating, a long-lived process) is not validated again. Each
+# front keys them by its own inputs - each value with its type (True == 1, but only one is a number of
+# seconds), the environment variables options fall back to, and HOME (for ~). A request built from a
+# path naming an environment variable ($VAR), or relative to the working directory, is not remembered,
+# and the files validation checks exist are checked again on every use.
+_VALIDATED: dict = {}
+_VALIDATED_MAX = 64
+_ALL_ENVIRONMENT_NAMES = tuple(sorted({env for _kind, _default, names in OPTION_SPEC.values() for env in names}))
+
+
+def _frozen(value):
+    if isinstance(value, (list, tuple)):
+        return type(value), tuple(_frozen(item) for item in value)
+    return type(value), value
+
+
+def _inputs_key(*mappings, environ=None):
+    """A key for the values of ``mappings`` (with their types) and the environment; None when one is unhashable."""
+    environ = os.environ if environ is None else environ
+    key = (tuple(map(environ.get, _ALL_ENVIRONMENT_NAMES)), os.environ.get('HOME'))
+    for mapping in mappings:
+        key += (tuple(mapping), tuple(mapping.values()), tuple(map(type, mapping.values())))
+    try:
+        hash(key)
+    except TypeError:  # a list (scopes): by its items' types and values
+        key = key[:2] + tuple(tuple(_frozen(value) for value in mapping.values()) + tuple(mapping) for mapping in mappings)
+        try:
+            hash(key)
+        except Exception:  # pylint: disable=broad-except  # a mapping, an undefined value...: validated every time
+            return None
+    except Exception:  # pylint: disable=broad-except
+        return None
+    return key
+
+
+def _remembered(key) -> TokenRequest | None:
+    known = _VALIDATED.get(key) if key is not None else None
+    if known is not None and all(os.path.isfile(path) for path in (known.ca_path, known.client_certificate_path,
+                                                                   known.client_assertion_file) if path):
+        return known
+    return None
+
+
+def _depends_on_more(raw: dict) -> bool:
+    """A path naming an environment variable, or relative to the working directory: not part of the key."""
+    return any(isinstance(raw.get(name), str) and ('$' in raw[name] or not raw[name].startswith(('/', '~')))
+               for name in _PATH_OPTIONS)
+
+
+def _remember(key, raw: dict, request: TokenRequest) -> TokenRequest:
+    if key is not None and not _depends_on_more(raw):
+        if len(_VALIDATED) >= _VALIDATED_MAX:
+            _VALIDATED.clear()
+        _VALIDATED[key] = request
+    return request
+
+
+def _validate(raw: dict, origins: dict) -> TokenRequest:
     """Validate raw option values (merged with the environment, not yet with defaults) into a TokenRequest.
 
-    ``origins`` says for each name whether its value is EXPLICIT or came from the ENVIRONMENT
-    (missing: explicit); it decides between a user and a service principal.
+    ``origins`` says for each name whether its value is EXPLICIT, a VARIABLE, from the ENVIRONMENT
+    or the DEFAULT; it decides between a user and a service principal.
     """
-    origins = origins or {}
     values = {}
     for name, (kind, default, _env) in OPTION_SPEC.items():
         value = raw.get(name)
@@ -435,7 +515,7 @@ def build_request(raw: dict, origins: dict | None = None) -> TokenRequest:
     )
 
 
-def unknown_options(names, known) -> EntraTokenError | None:
+def unknown_options(names, known):
     """The error for option names nobody knows (with the likely meant one), or None."""
     unknown = sorted(str(name) for name in set(names) - set(known))
     if not unknown:
@@ -446,73 +526,69 @@ def unknown_options(names, known) -> EntraTokenError | None:
     for name in unknown:
         close = difflib.get_close_matches(name, list(known), n=1)
         hints.append('%s (did you mean %s?)' % (name, close[0]) if close else name)
-    return EntraTokenError('invalid_argument', detail='Unsupported option(s): %s' % ', '.join(hints))
+    return _error('invalid_argument', 'Unsupported option(s): %s' % ', '.join(hints))
 
 
 def from_mapping(args: dict, environ=None) -> TokenRequest:
     """Task arguments: unknown keys are refused; unset options fall back to the environment."""
     environ = os.environ if environ is None else environ
+    key = _inputs_key(args, environ=environ)
+    known = _remembered(key)
+    if known is not None:
+        return known
     problem = unknown_options(args, OPTION_SPEC)
     if problem:
         raise problem
     raw, origins = {}, {}
-    for name, (_kind, _default, env_names) in OPTION_SPEC.items():
-        value = args.get(name)
-        origins[name] = EXPLICIT
+    given, variable = args.get, environ.get
+    for name, env_names in _ENVIRONMENT_NAMES:
+        value = given(name)
+        origin = EXPLICIT
         if value is None:
-            value = next((environ[env] for env in env_names if environ.get(env)), None)
-            origins[name] = ENVIRONMENT if value is not None else DEFAULT
+            origin = DEFAULT
+            for env in env_names:
+                if variable(env):
+                    value, origin = environ[env], ENVIRONMENT
+                    break
         raw[name] = value
-    return build_request(raw, origins)
+        origins[name] = origin
+    return _remember(key, raw, _validate(raw, origins))
 
 
-def check_raw_types(values: dict) -> None:
-    """Refuse values Ansible's own plugin configuration would quietly coerce (it reads 'maybe' as false)."""
-    for name, value in values.items():
-        if name in OPTION_SPEC and value is not None:
-            _coerce(name, OPTION_SPEC[name][0], value)
+def from_lookup(keywords: dict, variables: dict, configured) -> TokenRequest:
+    """Options of the lookup, in the order Ansible's plugin configuration gives them.
 
-
-def from_plugin(plugin, raw_values: dict | None = None, keywords=None) -> TokenRequest:
-    """Options of a configured plugin (env/ini/vars were already applied by Ansible).
-
-    ``raw_values`` are the values as the user wrote them (keyword arguments and entra_*
-    variables): Ansible resolves 'path' options against the current directory, which would
-    hide a relative or unexpanded path, so those are validated as written. ``keywords`` names
-    those given as keyword arguments: they win over entra_* variables when choosing who signs in
-    (without it, every value of ``raw_values`` counts as given explicitly).
+    A keyword argument wins over an entra_* variable (``variables``: templated values by option
+    name), which wins over an environment variable (in OPTION_SPEC's order), which wins over
+    ansible.cfg: ``configured(name)`` returns ``(value, origin)`` from Ansible's configuration for an
+    option given nowhere else (its [entra] section; origin is the file), or None. Values are taken
+    as the user wrote them: Ansible would resolve a relative or unexpanded path against the current
+    directory (or ansible.cfg's) and hide it. Keywords win over variables when choosing who signs in.
     """
-    raw_values = raw_values or {}
+    key = _inputs_key(keywords, variables)
+    known = _remembered(key)
+    if known is not None:
+        return known
     raw, origins = {}, {}
-    for name in OPTION_SPEC:
-        if name in raw_values and raw_values[name] is not None:
-            raw[name] = raw_values[name]
-            origins[name] = EXPLICIT if keywords is None or name in keywords else VARIABLE
-            continue
-        try:
-            value, origin = plugin.get_option_and_origin(name)
-        except KeyError:
-            # ansible-core before 2.19 looks only at the configuration here, not at the options given to the
-            # plugin, and raises for a required option that the configuration lacks: it is simply not set there.
-            value, origin = None, 'default'
-        origin = str(origin or '')
-        if origin.startswith('env:'):
-            origins[name] = ENVIRONMENT
-            # Ansible lets the last variable of an option's list win (AZURE_* over ENTRA_*); the documented order is
-            # OPTION_SPEC's, as for the module. The value is taken as written: a path is checked unexpanded.
-            value = next((os.environ[env] for env in OPTION_SPEC[name][2] if os.environ.get(env)), value)
-        elif origin == 'default':
-            origins[name] = DEFAULT
-            value = None
-        elif origin == 'Direct' or origin.startswith(('keyword:', 'cli:')):
-            origins[name] = EXPLICIT
-        else:  # 'var: entra_...' or the path of an ansible.cfg
-            origins[name] = VARIABLE
-            if OPTION_SPEC[name][0] == 'path' and os.path.isfile(origin):
-                # Ansible has resolved a relative path against the directory of ansible.cfg: check it as written.
-                value = _ini_value(origin, name, value)
-        raw[name] = value
-    return build_request(raw, origins)
+    for name, (_kind, _default, env_names) in OPTION_SPEC.items():
+        if keywords.get(name) is not None:
+            raw[name], origins[name] = keywords[name], EXPLICIT
+        elif variables.get(name) is not None:
+            raw[name], origins[name] = variables[name], VARIABLE
+        else:
+            value = next((os.environ[env] for env in env_names if os.environ.get(env)), None)
+            if value is not None:
+                raw[name], origins[name] = value, ENVIRONMENT
+            else:
+                found = configured(name)  # ansible.cfg: read once per process, like Ansible's configuration
+                value = None
+                if found is not None:
+                    value, source = found
+                    if OPTION_SPEC[name][0] == 'path' and os.path.isfile(source):
+                        # Ansible resolved a relative path against the directory of ansible.cfg: check it as written.
+                        value = _ini_value(source, name, value)
+                raw[name], origins[name] = value, (DEFAULT if value is None else VARIABLE)
+    return _remember(key, raw, _validate(raw, origins))
 
 
 def _ini_value(path: str, name: str, resolved):

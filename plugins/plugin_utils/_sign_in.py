@@ -51,7 +51,8 @@ def sign_in(cache, request, warn, show) -> dict:
     if cache is None:
         return _sign_in_without_cache(request, warn, show)
     discovery = DiscoveryStore(cache)
-    refuse_remembered(cache, request, load_account(cache.account_file(request.account_key), warn))
+    seen = load_account(cache.account_file(request.account_key), warn)
+    refuse_remembered(cache, request, seen)
     limit = time_limit(request)
     wait_started = time.time()
     with sign_in_lock(cache.sign_in_lock_path(request.identity_key), hold_for=limit, wait_for=limit) as waited:
@@ -62,7 +63,7 @@ def sign_in(cache, request, warn, show) -> dict:
             if hit:
                 return hit
         elif waited:
-            hit = _refreshed_while_waiting(doc, request, discovery, wait_started)
+            hit = _refreshed_while_waiting(doc, request, discovery, seen)
             if hit:
                 return hit
         memory = FailureMemory(cache, request)
@@ -125,11 +126,15 @@ def refuse_remembered(cache, request, doc) -> None:
         raise dead
 
 
-def _refreshed_while_waiting(doc, request, discovery, since) -> dict | None:
-    """With force_refresh, a token the process we waited for has just obtained is as fresh as ours would be."""
+def _refreshed_while_waiting(doc, request, discovery, seen) -> dict | None:
+    """With force_refresh, a token the process we waited for has just obtained is as fresh as ours would be.
+
+    New means not in the cache as this process saw it before waiting (``seen``): a token's cached_at
+    is in whole seconds, and one cached in the second the wait began is not necessarily newer.
+    """
     realm = realm_of(request, discovery)
     entry = view.find_access_token(doc, request, realm) if realm else None
-    if entry and int(entry.get('cached_at') or 0) >= int(since):
+    if entry and entry['secret'] not in {known['secret'] for known in (seen.get('AccessToken') or {}).values()}:
         return view.token_facts(doc, entry, request, 'cache')
     return None
 

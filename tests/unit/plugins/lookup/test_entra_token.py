@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -191,3 +193,73 @@ def test_lookup_error_lists_the_identifiers_support_needs():
     assert message.endswith('(aadsts=50126, error=invalid_grant, correlation_id=c-1, trace_id=t-1)')
     assert 'Retrying may help' in lookup_error_message(from_response_body({'error': 'temporarily_unavailable'}, 503))
     assert json.dumps(message)
+
+
+# What a worker process imports for a cached token: Ansible forks one per host and task, and each loads
+# the lookup afresh. Run in a fresh interpreter, as a worker starts without the collection's modules.
+WORKER = r'''
+import json, sys
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import init_plugin_loader, lookup_loader
+from ansible.template import Templar
+init_plugin_loader([sys.argv[1]])
+loader = DataLoader()
+plugin = lookup_loader.get('identity.entra.entra_token', loader=loader, templar=Templar(loader=loader))
+token = plugin.run([], variables={}, **json.loads(sys.stdin.read()))
+prefix = 'ansible_collections.identity.entra.plugins.'
+print(json.dumps({'token': token, 'msal': 'msal' in sys.modules,
+                  'modules': {name[len(prefix):]: type(module.__spec__.loader).__name__ for name, module in sys.modules.items()
+                              if name.startswith(prefix) and name.count('.') == 5}}))
+'''
+
+
+def test_a_cached_token_in_a_fresh_worker_imports_only_the_warm_path_through_pythons_bytecode_cache(warm):
+    """No msal, no sign-in or error machinery; the warm modules load with Python's own source loader (which keeps
+    their bytecode in __pycache__), not Ansible's collection loader (which compiles them in every worker)."""
+    lookup_plugin()
+    collections = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__))))))))
+    run = subprocess.run([sys.executable, '-c', WORKER, collections], input=json.dumps(warm), capture_output=True, text=True,
+                         check=False, env=dict(os.environ, PYTHONDONTWRITEBYTECODE='1'))
+    assert run.returncode == 0, run.stderr[-3000:]
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen['token'] == ['at-user@contoso.com-3600'] and seen['msal'] is False
+    modules = seen['modules']
+    assert modules['lookup.entra_token'] == 'SourceFileLoader'
+    for name in ('_acquire', '_options', '_cache_view', '_cache_file', '_cache_directory'):
+        assert modules['plugin_utils.' + name] == 'SourceFileLoader', modules
+    for cold in ('_errors', '_sign_in', '_cache_store', '_file_locks', '_private_files', '_http', '_failure_memory'):
+        assert 'plugin_utils.' + cold not in modules, modules
+
+
+def run_worker(kwargs, collections, fails=False, **environment):
+    env = dict(os.environ, **environment)
+    for name in ENV_NAMES:
+        if name not in environment:
+            env.pop(name, None)
+    run = subprocess.run([sys.executable, '-c', WORKER, collections], input=json.dumps(kwargs), capture_output=True, text=True,
+                         check=False, env=env)
+    if fails:
+        assert run.returncode != 0, run.stdout[-3000:]
+        return run.stderr
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_options_from_ansible_cfg_come_after_the_environment(warm, tmp_path):
+    """[entra] in ansible.cfg: read through Ansible's configuration, below keywords, variables and the environment."""
+    lookup_plugin()
+    collections = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__))))))))
+    config = tmp_path / 'ansible.cfg'
+    kwargs = {k: v for k, v in warm.items() if k != 'cache_path'}
+    config.write_text('[entra]\ncache_path = %s\n' % warm['cache_path'])
+    assert run_worker(kwargs, collections, ANSIBLE_CONFIG=str(config))['token'] == ['at-user@contoso.com-3600']
+    empty = tmp_path / 'empty'
+    empty.mkdir(mode=0o700)
+    config.write_text('[entra]\ncache_path = %s\ntimeout = 1\n' % empty)  # not used: the environment wins
+    seen = run_worker(kwargs, collections, ANSIBLE_CONFIG=str(config), ENTRA_TOKEN_CACHE=warm['cache_path'])
+    assert seen['token'] == ['at-user@contoso.com-3600'] and not os.listdir(empty)
+    config.write_text('[entra]\ncache_path = relative/cache\n')  # Ansible would make it absolute, beside ansible.cfg
+    stderr = run_worker(kwargs, collections, fails=True, ANSIBLE_CONFIG=str(config))
+    assert "[invalid_argument] Option 'cache_path' must be an absolute path" in stderr and not (tmp_path / 'relative').exists()

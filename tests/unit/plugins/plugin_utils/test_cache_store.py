@@ -26,7 +26,8 @@ import pytest
 
 from ansible_collections.identity.entra.plugins.plugin_utils import _cache_store
 from ansible_collections.identity.entra.plugins.plugin_utils._cache_document import merge_changes
-from ansible_collections.identity.entra.plugins.plugin_utils._cache_store import MAX_CACHE_BYTES, TokenCacheStore
+from ansible_collections.identity.entra.plugins.plugin_utils._cache_file import MAX_CACHE_BYTES
+from ansible_collections.identity.entra.plugins.plugin_utils._cache_store import TokenCacheStore
 from ansible_collections.identity.entra.plugins.plugin_utils._private_files import CacheStoreError
 from ansible_collections.identity.entra.tests.unit.plugins.plugin_utils.cache_helpers import (
     FORK,
@@ -218,6 +219,38 @@ def test_temp_files_are_private_and_exclusive(store, cache_path, monkeypatch):
     assert len(seen) == 1
     name, mode, complete = seen[0]
     assert name.startswith('.token_cache.json.tmp-%d-' % os.getpid()) and mode == 0o600 and complete
+
+
+def syncs_of(monkeypatch) -> list:
+    """What reaches the disk: ('data', path) for the file's content before the rename, ('directory', path) after it."""
+    seen = []
+    real_fsync = os.fsync
+
+    def data(fd):
+        seen.append(('data', os.readlink('/proc/self/fd/%d' % fd) if os.path.isdir('/proc/self/fd') else fd))
+
+    def directory(fd):
+        seen.append(('directory', os.readlink('/proc/self/fd/%d' % fd) if os.path.isdir('/proc/self/fd') else fd))
+        real_fsync(fd)
+
+    monkeypatch.setattr(_cache_store, 'SYNC_DATA', data)
+    monkeypatch.setattr(_cache_store.os, 'fsync', directory)  # fsync_directory's (and nothing else's)
+    return seen
+
+
+def test_a_write_reaches_the_disk_before_and_after_the_rename(store, cache_path, monkeypatch):
+    seen = syncs_of(monkeypatch)
+    store.update(lambda current: user_document(1))
+    assert [kind for kind, _path in seen] == ['data', 'directory']
+    assert os.path.basename(seen[0][1]).startswith('.token_cache.json.tmp-') and seen[1][1] == os.path.dirname(cache_path)
+
+
+def test_a_file_that_is_only_a_saved_request_is_not_synced(store, cache_path, monkeypatch):
+    """durable=False (the public discovery documents): still atomic, but no sync on the sign-in's path."""
+    seen = syncs_of(monkeypatch)
+    store.update(lambda current: user_document(1), durable=False)
+    assert seen == [] and json.loads(open(cache_path).read()) == user_document(1)
+    assert temp_files(os.path.dirname(cache_path)) == []
 
 
 # -- privacy refusals ---------------------------------------------------------------

@@ -49,6 +49,19 @@ def test_saved_documents_serve_later_processes(cache):
     assert later.tenant_realm(AUTHORITY) == TENANT  # lower-cased, as msal keys its cache
 
 
+def test_saving_a_document_waits_for_no_disk_sync(cache, monkeypatch):
+    """A public document a later process can fetch again is not synced to disk on the sign-in's path."""
+    from ansible_collections.identity.entra.plugins.plugin_utils import _cache_store  # pylint: disable=import-outside-toplevel
+
+    synced = []
+    monkeypatch.setattr(_cache_store, 'SYNC_DATA', synced.append)
+    monkeypatch.setattr(_cache_store, 'fsync_directory', synced.append)
+    store = DiscoveryStore(cache)
+    store.add(URL, 200, config(), 'application/json')
+    store.save()
+    assert synced == [] and DiscoveryStore(cache).tenant_realm(AUTHORITY) == TENANT
+
+
 def test_old_documents_and_documents_for_another_url_are_ignored(cache):
     store = DiscoveryStore(cache)
     store.add(URL, 200, config(), '')

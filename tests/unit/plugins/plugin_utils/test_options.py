@@ -513,15 +513,97 @@ def test_lazy_template_containers_from_a_real_templar():
             assert internal not in message, message
 
 
-@pytest.mark.parametrize('values', [{'validate_certs': 'maybe'}, {'timeout': 'soon'}, {'scopes': {'a': 1}}, {'tenant': ['x']}])
-def test_raw_types_checked_before_ansible_coerces_them(values):
+# -- the lookup's sources of options ----------------------------------------------------------------
+
+
+ENV_NAMES = sorted({env for _kind, _default, names in options.OPTION_SPEC.values() for env in names})
+
+
+@pytest.fixture
+def no_environment(monkeypatch):
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_lookup_keywords_win_over_variables_over_environment_over_ansible_cfg(no_environment, monkeypatch):
+    asked = []
+
+    def configured(name):
+        asked.append(name)
+        value = {'timeout': '45', 'cloud': 'usgov'}.get(name)
+        return None if value is None else (value, '/etc/ansible/ansible.cfg')
+
+    monkeypatch.setenv('ENTRA_CLOUD', 'china')
+    monkeypatch.setenv('ENTRA_TENANT_ID', 'env.example')
+    variables = {'tenant': 'vars.example', 'username': 'user@contoso.com', 'password': 'canary-password', 'timeout': None}
+    request = options.from_lookup({'tenant': TENANT, 'client_id': CLIENT}, variables, configured)
+    assert request.tenant == TENANT and request.username == 'user@contoso.com'
+    assert request.cloud == 'china'  # the environment wins over ansible.cfg
+    assert request.timeout == 45  # ansible.cfg: asked only for what nothing else gave
+    assert 'tenant' not in asked and 'cloud' not in asked and 'timeout' in asked
+
+
+def test_lookup_keywords_win_over_variables_when_choosing_who_signs_in(no_environment):
+    request = options.from_lookup({'client_secret': 'canary-secret'}, dict(BASE), lambda name: None)
+    assert request.is_app and request.credential == 'client_secret' and request.username is None
     with pytest.raises(EntraTokenError) as info:
-        options.check_raw_types(values)
+        options.from_lookup(dict(BASE, client_secret='canary-secret'), {}, lambda name: None)
     assert info.value.kind == 'invalid_argument'
 
 
-def test_raw_types_accept_good_values_and_ignore_unknown_names():
-    options.check_raw_types({'validate_certs': 'yes', 'timeout': '5', 'output': 'result', 'password': None})
+def test_lookup_values_are_validated_as_written(no_environment, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(EntraTokenError) as info:
+        options.from_lookup(dict(BASE, cache_path='relative/cache'), {}, lambda name: None)
+    assert "Option 'cache_path' must be an absolute path" in info.value.message
+    with pytest.raises(EntraTokenError) as info:
+        options.from_lookup(BASE, {'validate_certs': 'maybe'}, lambda name: None)
+    assert "Option 'validate_certs' must be a boolean" in info.value.message
+
+
+# -- validated requests are remembered for the process ----------------------------------------------
+
+
+def test_the_same_arguments_are_validated_once(tmp_path):
+    ca = tmp_path / 'ca.pem'
+    ca.write_text('x')
+    first = build(ca_path=str(ca))
+    assert build(ca_path=str(ca)) is first
+    assert build(ca_path=str(ca), timeout=31) is not first
+
+
+def test_a_remembered_request_still_needs_its_files(tmp_path):
+    ca = tmp_path / 'ca.pem'
+    ca.write_text('x')
+    build(ca_path=str(ca))
+    ca.unlink()
+    assert "Option 'ca_path' must name a readable CA bundle file" in kind_of(ca_path=str(ca)).message
+
+
+def test_a_value_of_another_type_is_not_taken_for_a_remembered_one():
+    build(validate_certs=True, timeout=1)
+    assert kind_of(validate_certs=True, timeout=True).kind == 'invalid_argument'  # True == 1, but not a number of seconds
+
+
+def test_a_path_naming_an_environment_variable_is_expanded_every_time(tmp_path, monkeypatch):
+    monkeypatch.setenv('ENTRA_TEST_BASE', str(tmp_path / 'one'))
+    assert build(cache_path='$ENTRA_TEST_BASE/cache').cache_path == str(tmp_path / 'one' / 'cache')
+    monkeypatch.setenv('ENTRA_TEST_BASE', str(tmp_path / 'two'))
+    assert build(cache_path='$ENTRA_TEST_BASE/cache').cache_path == str(tmp_path / 'two' / 'cache')
+
+
+def test_home_is_part_of_what_was_validated(tmp_path, monkeypatch):
+    monkeypatch.setenv('HOME', str(tmp_path / 'one'))
+    assert build().cache_path == str(tmp_path / 'one' / '.ansible' / 'entra' / 'token_cache')
+    monkeypatch.setenv('HOME', str(tmp_path / 'two'))
+    assert build().cache_path == str(tmp_path / 'two' / '.ansible' / 'entra' / 'token_cache')
+
+
+def test_a_request_cannot_be_changed():
+    request = build()
+    with pytest.raises(AttributeError):
+        request.tenant = 'other.example'
+    assert request == options.from_mapping(dict(BASE), environ={}) and hash(request) == hash(build())
 
 
 # -- the sign-in command --------------------------------------------------------------------------------
