@@ -14,13 +14,14 @@ SHELL := bash
 NOX_VENV := .work/venv-nox
 NOX := $(NOX_VENV)/bin/nox
 REPORT := .work/nox-report.json
+NOX_LOG := .work/nox-output.log
 
 .PHONY: test demo bench clean
 
 test: $(NOX)
-	@rm -f $(REPORT); status=0; \
-	$(NOX) --report $(REPORT) $(NOX_ARGS) || status=$$?; \
-	$(NOX_VENV)/bin/python hacking/nox_summary.py $(REPORT) $$status
+	@rm -f $(REPORT) $(NOX_LOG); status=0; \
+	$(NOX) --report $(REPORT) $(NOX_ARGS) 2>&1 | tee $(NOX_LOG) || status=$$?; \
+	$(NOX_VENV)/bin/python hacking/nox_summary.py $(REPORT) $$status $(NOX_LOG)
 
 demo: $(NOX)
 	$(NOX) -s demo
