@@ -5,7 +5,7 @@
 #   make test NOX_ARGS='-t units'        a subset: -s SESSION..., -t TAG (sanity, units, integration,
 #                                        oldest, newest, emulator, docs, ecosystem), -- ARGS for the session
 #   make demo                  the demo against the emulator
-#   make bench                 the benchmarks (BENCH_ARGS='--only 1,3')
+#   make bench                 the benchmarks (BENCH_ARGS='--only lookup,task')
 #   make clean                 remove .work/ and tests/output/
 
 SHELL := bash
