@@ -172,7 +172,6 @@ def test_large_account_file_still_serves(emu, tmp_path):
     emu.reset()
     result = _run(emu.options(USER, cache_path=str(cache_dir)))
     assert result["ok"] and result["facts"]["source"] == "cache", result
-    assert result["elapsed"] < 1.5, result["elapsed"]
     assert emu.token_requests() == 0
 
 

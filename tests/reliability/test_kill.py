@@ -112,10 +112,8 @@ def test_store_writer_killed_at_random_points(emu, tmp_path):
             assert doc[section] == entries, "kill %d lost committed %s entries" % (kill, section)
         assert not [name for name in os.listdir(accounts_dir) if name.startswith(base + ".corrupt")]
 
-    # the lock is never stale: the next writer goes straight through
-    start = time.monotonic()
-    TokenCacheStore(cache_file).update(lambda current: dict(current, After={"k": {"v": "1"}}))
-    assert time.monotonic() - start < 1
+    # the lock is never stale: the next writer takes it at the first try (lock_timeout=0 waits for nothing)
+    TokenCacheStore(cache_file, lock_timeout=0).update(lambda current: dict(current, After={"k": {"v": "1"}}))
     leftovers = [name for name in os.listdir(accounts_dir) if ".tmp-" in name]
     print("commits: %d; kills between rename and report: %d; temporary files left by kills: %d"
           % (committed, mid_write_kills, len(leftovers)))
@@ -150,13 +148,11 @@ def test_acquisition_killed_at_random_points(emu, tmp_path):
             _load(own_file)
         with open(other_file, "rb") as handle:
             assert handle.read() == other_bytes, "kill %d changed the other user's account file" % kill
-        # the next process is not blocked by the killed one (no stale lock) and gets a token:
-        # from the refresh token, or, if the kill came between Entra's rotation and the write,
-        # with the password
-        start = time.monotonic()
+        # the next process is not blocked by the killed one (a stale lock would end in cache_error)
+        # and gets a token: from the refresh token, or, if the kill came between Entra's rotation
+        # and the write, with the password
         after = acquire(options)
         assert after["ok"], (kill, after)
-        assert time.monotonic() - start < 5
     assert not [name for name in os.listdir(os.path.dirname(own_file)) if "corrupt" in name]
     # the other user's token is still served from the file without a password
     served = acquire(emu.options(other, cache_path=cache_file))
