@@ -278,3 +278,16 @@ def test_an_empty_environment_variable_is_unset_and_hides_nothing_in_ansible_cfg
     kwargs = {k: v for k, v in warm.items() if k not in ('cache_path', 'tenant', 'password')}
     seen = run_worker(kwargs, collections, cwd=str(work), ANSIBLE_CONFIG=str(config), ENTRA_TOKEN_CACHE='', ENTRA_TENANT_ID='')
     assert seen['token'] == ['at-user@contoso.com-3600'] and os.listdir(work) == []
+
+
+@pytest.mark.parametrize('line', ['cache_path = %s ; the shared cache', 'cache_path = "%s"', "cache_path = '%s'"])
+def test_a_path_in_ansible_cfg_is_read_as_ansible_reads_it(warm, tmp_path, line):
+    """An inline '; comment' is not part of the value, and quotes are removed (a path kept as written, not resolved)."""
+    lookup_plugin()
+    collections = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__))))))))
+    config = tmp_path / 'ansible.cfg'
+    config.write_text('[entra]\n%s\n' % (line % warm['cache_path']))
+    kwargs = {k: v for k, v in warm.items() if k not in ('cache_path', 'password')}
+    assert run_worker(kwargs, collections, ANSIBLE_CONFIG=str(config))['token'] == ['at-user@contoso.com-3600']
+    assert sorted(os.listdir(tmp_path)) == ['ansible.cfg', 'cache']  # nothing beside the cache named in ansible.cfg
