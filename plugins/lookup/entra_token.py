@@ -542,6 +542,8 @@ class LookupModule(LookupBase):
         try:
             value, origin = C.config.get_config_value_and_origin(name, plugin_type='lookup', plugin_name=self._load_name)
         except AnsibleError as exc:  # Ansible's own type checks of what the file says
+            if OPTIONS[name].get('required'):  # a string given nowhere (Ansible raises): validation says where to set it
+                return None
             raise invalid_argument(str(exc).splitlines()[0][:300]) from None
         if str(origin).startswith('env:'):
             # Ansible took an empty environment variable (from_lookup asks only when none is set to a value), which

@@ -291,3 +291,15 @@ def test_a_path_in_ansible_cfg_is_read_as_ansible_reads_it(warm, tmp_path, line)
     kwargs = {k: v for k, v in warm.items() if k not in ('cache_path', 'password')}
     assert run_worker(kwargs, collections, ANSIBLE_CONFIG=str(config))['token'] == ['at-user@contoso.com-3600']
     assert sorted(os.listdir(tmp_path)) == ['ansible.cfg', 'cache']  # nothing beside the cache named in ansible.cfg
+
+
+def test_a_missing_tenant_says_where_to_set_it_with_an_ansible_cfg_too(warm, tmp_path):
+    lookup_plugin()
+    collections = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__))))))))
+    config = tmp_path / 'ansible.cfg'
+    config.write_text('[entra]\ntimeout = 20\n')
+    kwargs = {k: v for k, v in warm.items() if k != 'tenant'}
+    stderr = run_worker(kwargs, collections, fails=True, ANSIBLE_CONFIG=str(config))
+    assert "[invalid_argument] Option 'tenant' is required (set it as an option or through ENTRA_TENANT_ID" in stderr, stderr
+    assert 'ansible_collections' not in stderr.splitlines()[-1]
