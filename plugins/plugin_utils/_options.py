@@ -592,12 +592,18 @@ def from_lookup(keywords: dict, variables: dict, configured) -> TokenRequest:
 
 
 def _ini_value(path: str, name: str, resolved):
-    """An option of the [entra] section of an ansible.cfg, as written there (``resolved`` if unreadable)."""
+    """An option of the [entra] section of an ansible.cfg, as written there (``resolved`` if unreadable).
+
+    Read as Ansible's configuration reads it: an inline '; comment' is not part of the value, quotes are removed.
+    """
     import configparser  # pylint: disable=import-outside-toplevel  # only for a path option set in ansible.cfg
 
-    parser = configparser.RawConfigParser()
+    from ansible.parsing.quoting import unquote  # pylint: disable=import-outside-toplevel
+
+    parser = configparser.ConfigParser(inline_comment_prefixes=(';',))
     try:
         parser.read(path, encoding='utf-8')
-        return parser.get('entra', name, fallback=resolved)
+        value = parser.get('entra', name, raw=True, fallback=None)
     except (configparser.Error, OSError, UnicodeDecodeError):
         return resolved
+    return resolved if value is None else unquote(value)

@@ -232,13 +232,13 @@ def test_a_cached_token_in_a_fresh_worker_imports_only_the_warm_path_through_pyt
         assert 'plugin_utils.' + cold not in modules, modules
 
 
-def run_worker(kwargs, collections, fails=False, **environment):
+def run_worker(kwargs, collections, fails=False, cwd=None, **environment):
     env = dict(os.environ, **environment)
     for name in ENV_NAMES:
         if name not in environment:
             env.pop(name, None)
     run = subprocess.run([sys.executable, '-c', WORKER, collections], input=json.dumps(kwargs), capture_output=True, text=True,
-                         check=False, env=env)
+                         check=False, env=env, cwd=cwd)
     if fails:
         assert run.returncode != 0, run.stdout[-3000:]
         return run.stderr
@@ -263,3 +263,43 @@ def test_options_from_ansible_cfg_come_after_the_environment(warm, tmp_path):
     config.write_text('[entra]\ncache_path = relative/cache\n')  # Ansible would make it absolute, beside ansible.cfg
     stderr = run_worker(kwargs, collections, fails=True, ANSIBLE_CONFIG=str(config))
     assert "[invalid_argument] Option 'cache_path' must be an absolute path" in stderr and not (tmp_path / 'relative').exists()
+
+
+def test_an_empty_environment_variable_is_unset_and_hides_nothing_in_ansible_cfg(warm, tmp_path):
+    """ENTRA_TOKEN_CACHE= (set, empty) is unset, as for the module: ansible.cfg's value applies, and the token cache
+    never becomes the working directory (Ansible's configuration would take the empty value and resolve it there)."""
+    lookup_plugin()
+    collections = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__))))))))
+    config = tmp_path / 'ansible.cfg'
+    config.write_text('[entra]\ntenant = %s\ncache_path = %s\n' % (warm['tenant'], warm['cache_path']))
+    work = tmp_path / 'work'
+    work.mkdir()
+    kwargs = {k: v for k, v in warm.items() if k not in ('cache_path', 'tenant', 'password')}
+    seen = run_worker(kwargs, collections, cwd=str(work), ANSIBLE_CONFIG=str(config), ENTRA_TOKEN_CACHE='', ENTRA_TENANT_ID='')
+    assert seen['token'] == ['at-user@contoso.com-3600'] and os.listdir(work) == []
+
+
+@pytest.mark.parametrize('line', ['cache_path = %s ; the shared cache', 'cache_path = "%s"', "cache_path = '%s'"])
+def test_a_path_in_ansible_cfg_is_read_as_ansible_reads_it(warm, tmp_path, line):
+    """An inline '; comment' is not part of the value, and quotes are removed (a path kept as written, not resolved)."""
+    lookup_plugin()
+    collections = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__))))))))
+    config = tmp_path / 'ansible.cfg'
+    config.write_text('[entra]\n%s\n' % (line % warm['cache_path']))
+    kwargs = {k: v for k, v in warm.items() if k not in ('cache_path', 'password')}
+    assert run_worker(kwargs, collections, ANSIBLE_CONFIG=str(config))['token'] == ['at-user@contoso.com-3600']
+    assert sorted(os.listdir(tmp_path)) == ['ansible.cfg', 'cache']  # nothing beside the cache named in ansible.cfg
+
+
+def test_a_missing_tenant_says_where_to_set_it_with_an_ansible_cfg_too(warm, tmp_path):
+    lookup_plugin()
+    collections = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__))))))))
+    config = tmp_path / 'ansible.cfg'
+    config.write_text('[entra]\ntimeout = 20\n')
+    kwargs = {k: v for k, v in warm.items() if k != 'tenant'}
+    stderr = run_worker(kwargs, collections, fails=True, ANSIBLE_CONFIG=str(config))
+    assert "[invalid_argument] Option 'tenant' is required (set it as an option or through ENTRA_TENANT_ID" in stderr, stderr
+    assert 'ansible_collections' not in stderr.splitlines()[-1]
