@@ -19,6 +19,8 @@ import shutil
 import stat
 import tempfile
 
+import pytest
+
 from ansible_collections.identity.entra.plugins.plugin_utils._private_files import CacheStoreError
 
 FORK = multiprocessing.get_context('fork')
@@ -27,6 +29,17 @@ NOBODY = 65534
 ENV = 'login.microsoftonline.com'
 CLIENT = '04b07795-8ddb-461a-bbee-02f9e1bf7b46'
 TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47'
+
+needs_root = pytest.mark.skipif(not IS_ROOT, reason='needs root to chown files to another user')
+
+
+def refusal(function, *args) -> str:
+    """The message of the CacheStoreError that ``function(*args)`` raises: one line, as the user sees it."""
+    with pytest.raises(CacheStoreError) as caught:
+        function(*args)
+    message = str(caught.value)
+    assert '\n' not in message
+    return message
 
 
 def user_document(n: int, access_secret: str = 'at', refresh_secret: str = 'rt') -> dict:

@@ -31,7 +31,6 @@ from ansible_collections.identity.entra.plugins.plugin_utils._cache_store import
 from ansible_collections.identity.entra.plugins.plugin_utils._private_files import CacheStoreError
 from ansible_collections.identity.entra.tests.unit.plugins.plugin_utils.cache_helpers import (
     FORK,
-    IS_ROOT,
     NOBODY,
     account_usernames,
     chown_tree,
@@ -39,13 +38,13 @@ from ansible_collections.identity.entra.tests.unit.plugins.plugin_utils.cache_he
     held_flock,
     make_removable,
     mode_of,
+    needs_root,
     run_unprivileged,
     shared_tree,
     user_document,
     write_raw,
 )
 
-needs_root = pytest.mark.skipif(not IS_ROOT, reason='needs root to chown files to another user')
 
 
 def quarantined(directory, name: str = 'token_cache.json') -> list:

@@ -12,17 +12,16 @@ import os
 import pytest
 
 from ansible_collections.identity.entra.plugins.plugin_utils import _private_checks as private
-from ansible_collections.identity.entra.plugins.plugin_utils._private_checks import CacheStoreError
 from ansible_collections.identity.entra.tests.unit.plugins.plugin_utils.cache_helpers import (
-    IS_ROOT,
     NOBODY,
     chown_tree,
     make_removable,
+    needs_root,
+    refusal,
     run_unprivileged,
     shared_tree,
 )
 
-needs_root = pytest.mark.skipif(not IS_ROOT, reason='needs root to chown files to another user')
 WHAT = 'token cache directory'
 
 
@@ -30,14 +29,6 @@ WHAT = 'token cache directory'
 def base(tmp_path):
     yield tmp_path
     make_removable(str(tmp_path))
-
-
-def refusal(function, *args) -> str:
-    with pytest.raises(CacheStoreError) as caught:
-        function(*args)
-    message = str(caught.value)
-    assert '\n' not in message
-    return message
 
 
 # -- check_private_directory ---------------------------------------------------------------

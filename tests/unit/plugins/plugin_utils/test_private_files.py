@@ -14,16 +14,16 @@ import pytest
 from ansible_collections.identity.entra.plugins.plugin_utils import _private_files as private
 from ansible_collections.identity.entra.plugins.plugin_utils._private_files import CacheStoreError
 from ansible_collections.identity.entra.tests.unit.plugins.plugin_utils.cache_helpers import (
-    IS_ROOT,
     NOBODY,
     chown_tree,
     make_removable,
     mode_of,
+    needs_root,
+    refusal,
     run_unprivileged,
     shared_tree,
 )
 
-needs_root = pytest.mark.skipif(not IS_ROOT, reason='needs root to chown files to another user')
 WHAT = 'token cache directory'
 
 
@@ -31,14 +31,6 @@ WHAT = 'token cache directory'
 def base(tmp_path):
     yield tmp_path
     make_removable(str(tmp_path))
-
-
-def refusal(function, *args) -> str:
-    with pytest.raises(CacheStoreError) as caught:
-        function(*args)
-    message = str(caught.value)
-    assert '\n' not in message
-    return message
 
 
 # -- ensure_private_directory ----------------------------------------------------------------
