@@ -46,7 +46,6 @@ from ansible_collections.identity.entra.tests.unit.plugins.plugin_utils.cache_he
 )
 
 
-
 def quarantined(directory, name: str = 'token_cache.json') -> list:
     return sorted(p for p in os.listdir(directory) if p.startswith(name + '.corrupt-'))
 
