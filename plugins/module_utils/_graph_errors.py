@@ -163,5 +163,6 @@ def describe(error):
 
 
 def _clip(text):
-    text = text or ''
+    """``text`` on one line (services behind Graph put indented JSON with CR LF into messages), at most _MAX_MESSAGE long."""
+    text = ' '.join((text or '').split())
     return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + '...'
