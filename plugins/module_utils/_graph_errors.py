@@ -109,7 +109,8 @@ def parse_error(status, headers=None, body=None):
         error['message'] = ('HTTP %s with a body that is not a Graph error: %s' % (status, text[:200])) if text \
             else 'HTTP %s with an empty body' % status
         return error
-    error['code'] = graph.get('code') if isinstance(graph.get('code'), str) else None
+    # Some workloads answer "code": "" (the json-batching docs show one); that is no code to branch on.
+    error['code'] = graph.get('code') if isinstance(graph.get('code'), str) and graph.get('code').strip() else None
     message = graph.get('message')
     if isinstance(message, dict):  # some older workloads nest {"lang", "value"}
         message = message.get('value')

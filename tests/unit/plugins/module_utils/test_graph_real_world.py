@@ -352,6 +352,38 @@ def test_a_throttled_later_page_is_retried_and_paging_goes_on(run, fake_graph, s
 
 # --- $batch -----------------------------------------------------------------------------------------
 
+def doc_batch(call):
+    """Graph's documented batch answer, in an order other than the requests'."""
+    ids = [r['id'] for r in call.json['requests']]
+    return 200, JSON, {'responses': [BATCH_DOC_ANSWERS[i] for i in reversed(ids)]}
+
+
+def test_documented_batch_answer(run, fake_graph):
+    fake_graph.script = [doc_batch]
+    result = run(path='/', batch=BATCH_DOC_REQUESTS, fail_on_inner_error=False)
+    assert [r['id'] for r in result['responses']] == ['1', '2', '3', '4', '5']
+    assert [r['status'] for r in result['responses']] == [200, 403, 403, 405, 200]
+    ok, planner, denied, method, users = result['responses']
+    assert ok['body']['value'][0]['@odata.type'] == '#microsoft.graph.directoryRole'
+    assert users['body']['@odata.count'] == 36
+    assert denied['error']['code'] == 'Authorization_RequestDenied'
+    assert method['error']['code'] == 'Request_BadRequest' and method['error']['status'] == 405
+    # Graph left "code" empty: the error still has a code to branch on, and says where it came from.
+    assert planner['error']['code'] == 'http_403'
+    assert planner['error']['request_id'] == '93b6f17e-c05d-4f45-ad2a-6665c708d8a0'
+    assert result['changed'] is False  # the DELETE and the POST failed
+    sent = fake_graph.calls[0].json['requests']
+    assert sent[4]['headers']['ConsistencyLevel'] == 'eventual' and sent[3]['headers']['Content-Type'] == 'application/json'
+
+
+def test_documented_batch_answer_fails_the_task_in_one_line(run, fake_graph):
+    fake_graph.script = [doc_batch]
+    result = run(path='/', batch=BATCH_DOC_REQUESTS)
+    assert result['failed'] is True and result['msg'].startswith('3 of 5 batch requests failed')
+    assert 'id 2: HTTP 403 http_403: You do not have the required permissions' in result['msg']
+    assert one_line(result['msg'])
+
+
 def test_inner_429_with_fractional_retry_after_retries_only_that_request(run, fake_graph, sleeper):
     # Inner Retry-After values such as 0.249 are what Graph sends inside $batch answers:
     # https://github.com/microsoftgraph/microsoft-graph-docs/issues/3877
