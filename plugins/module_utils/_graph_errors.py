@@ -109,7 +109,8 @@ def parse_error(status, headers=None, body=None):
         error['message'] = ('HTTP %s with a body that is not a Graph error: %s' % (status, text[:200])) if text \
             else 'HTTP %s with an empty body' % status
         return error
-    error['code'] = graph.get('code') if isinstance(graph.get('code'), str) else None
+    # Some workloads answer "code": "" (the json-batching docs show one); that is no code to branch on.
+    error['code'] = graph.get('code') if isinstance(graph.get('code'), str) and graph.get('code').strip() else None
     message = graph.get('message')
     if isinstance(message, dict):  # some older workloads nest {"lang", "value"}
         message = message.get('value')
@@ -163,5 +164,6 @@ def describe(error):
 
 
 def _clip(text):
-    text = text or ''
+    """``text`` on one line (services behind Graph put indented JSON with CR LF into messages), at most _MAX_MESSAGE long."""
+    text = ' '.join((text or '').split())
     return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE] + '...'

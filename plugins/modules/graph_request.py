@@ -463,7 +463,8 @@ error:
         - Graph's error code, such as C(InvalidAuthenticationToken), C(Authorization_RequestDenied), C(Request_ResourceNotFound),
           C(TooManyRequests), C(FailedDependency).
         - Without an answer, one of C(connection_refused), C(connection_reset), C(timeout), C(tls_error), C(name_resolution),
-          C(network_error), C(invalid_response), C(refused_url) (refused before sending). C(http_NNN) for a non-Graph error body.
+          C(network_error), C(invalid_response), C(refused_url) (refused before sending).
+        - C(http_NNN) for a non-Graph error body or a Graph error without a code.
       type: str
       sample: Request_ResourceNotFound
     message:
