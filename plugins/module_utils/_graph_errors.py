@@ -11,8 +11,9 @@ never on ``message``. Every failure of the Graph client, whether Graph answered 
 connection failed, becomes::
 
     {"code", "message", "status", "request_id", "client_request_id", "date", "retryable",
-     "inner_codes", "details"?, "mitigation"?}
+     "inner_codes", "details"?, "claims_challenge"?, "mitigation"?}
 
+``claims_challenge`` (HTTP 401 and 403 only) tells whether ``WWW-Authenticate`` asked for claims.
 ``mitigation`` says what to do where the code alone leaves the user guessing (a refused token).
 
 Transport failures use snake_case codes that Graph never answers (``connection_refused``,
@@ -33,6 +34,14 @@ TOKEN_REFUSED_MITIGATION = (
     'Graph refused the access token. Get a new one with identity.entra.entra_token and force_refresh: true (without it, '
     'a cached token that still looks valid is served again), then repeat the request; the identity.entra.graph role '
     'does this once by itself. If a fresh token is refused too, check that it is for the Graph of this cloud.')
+# A 401/403 whose WWW-Authenticate says error="insufficient_claims": Continuous Access Evaluation revoked the session
+# (password reset, account disabled, a new location) or Conditional Access asks for more than the token shows.
+CLAIMS_CHALLENGE_MITIGATION = (
+    'Graph sent a claims challenge (insufficient_claims): Continuous Access Evaluation ended this sign-in, or Conditional '
+    'Access asks for more than this token shows. Get a new token with identity.entra.entra_token and force_refresh: true '
+    '(the identity.entra.graph role does this once by itself); when Entra refuses that refresh, its error says how to sign '
+    'in again (a user: ansible-playbook identity.entra.sign_in). If a fresh token is refused too, a Conditional Access '
+    'policy asks for what this sign-in cannot give (MFA, a compliant device, a trusted location): ask an administrator of the tenant.')
 
 
 class GraphRequestError(Exception):
@@ -133,7 +142,11 @@ def parse_error(status, headers=None, body=None):
                             for d in details if isinstance(d, dict)]
     if error['code'] is None:
         error['code'] = 'http_%s' % status
-    if status == 401 and error['code'] == TOKEN_REFUSED:
+    if status in (401, 403):
+        error['claims_challenge'] = 'insufficient_claims' in str(headers.get('www-authenticate') or '')
+    if error.get('claims_challenge'):
+        error['mitigation'] = CLAIMS_CHALLENGE_MITIGATION
+    elif status == 401 and error['code'] == TOKEN_REFUSED:
         error['mitigation'] = TOKEN_REFUSED_MITIGATION
     return error
 

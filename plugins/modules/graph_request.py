@@ -498,15 +498,26 @@ error:
       type: list
       elements: dict
       returned: when Graph gave details
+    claims_challenge:
+      description:
+        - Whether Graph's C(WWW-Authenticate) header asked for claims (C(error="insufficient_claims")).
+        - Continuous Access Evaluation ended the sign-in (a password reset, a disabled account, a new location), or
+          Conditional Access asks for more than the token shows; RV(error.mitigation) says what to do.
+        - The challenge itself is in RV(headers).
+      type: bool
+      returned: for HTTP 401 and 403
+      version_added: 0.2.0
     mitigation:
       description:
         - What to do, where Graph's code alone does not say.
         - For C(InvalidAuthenticationToken) (HTTP 401, the token was refused), get a new token with M(identity.entra.entra_token) and
           O(identity.entra.entra_token#module:force_refresh=true), then repeat the request.
+        - For a claims challenge (RV(error.claims_challenge)), the same; when Entra refuses the refresh, sign in again as its
+          error says; when a fresh token is refused too, a Conditional Access policy asks for more than the sign-in can give.
         - For C(/me) with an app-only token (HTTP 400 C(BadRequest)), ask for C(/users/{id}) instead.
         - Also in RV(msg).
       type: str
-      returned: for a refused token, and for /me with an app-only token
+      returned: for a refused token, a claims challenge, and for /me with an app-only token
       sample: "Graph refused the access token. Get a new one with identity.entra.entra_token and force_refresh: true ..."
     id:
       description: With O(batch), the id of the failed request.

@@ -262,6 +262,18 @@ def test_claims_challenge_keeps_the_challenge_and_is_not_retried(run, fake_graph
     assert 'insufficient_claims' in result['headers']['www-authenticate']
     assert result['http_requests'] == 1 and sleeper.waits == []
     assert one_line(result['msg'])
+    # a claims challenge is not "the token looked expired": the error says so and what to do when a refresh is not enough
+    assert result['error']['claims_challenge'] is True
+    assert 'claims challenge' in result['error']['mitigation'] and 'Conditional Access' in result['error']['mitigation']
+    assert 'identity.entra.sign_in' in result['msg']
+
+
+def test_a_refused_token_without_a_challenge_is_no_claims_challenge(run, fake_graph):
+    status, headers, body = CLAIMS_CHALLENGE
+    fake_graph.script = [(status, {'Content-Type': 'application/json', 'WWW-Authenticate': 'Bearer realm=""'}, body)]
+    result = run(path='/me')
+    assert result['error']['claims_challenge'] is False
+    assert result['error']['mitigation'].startswith('Graph refused the access token.')
 
 
 def test_html_gateway_timeout_is_retried_then_reported_in_one_line(run, fake_graph, sleeper):
