@@ -68,10 +68,10 @@ ERROR_KINDS = (
     ErrorKind('conditional_access_blocked', 'A Conditional Access policy blocked the sign-in.',
               'Ask an administrator for a policy exception for this account (or workload identity) and app, or use a flow the policy '
               'allows (the sign-in logs show the policy by correlation id).',
-              aadsts=(53003, 53000, 53001, 53002, 530032, 530003, 53011), oauth=(('interaction_required', 'message_only'),)),
+              aadsts=(53003, 53000, 53001, 53002, 530032, 530003, 53011, 530084), oauth=(('interaction_required', 'message_only'),)),
     ErrorKind('account_locked', 'The account is locked, usually after too many wrong passwords.',
               'Wait for the lockout to end or ask an administrator to unlock it; fix the stored password first.',
-              aadsts=(50053,)),
+              aadsts=(50053, 500532)),
     ErrorKind('account_disabled', 'The account is disabled.',
               'Ask an administrator to enable the account (accountEnabled) or use another account.',
               aadsts=(50057,)),
@@ -86,7 +86,7 @@ ERROR_KINDS = (
               oauth=(('authorization_declined', None),)),
     ErrorKind('device_code_expired', 'The device code expired before anyone signed in with it.',
               'Run the sign-in again and enter the new code before it expires (Entra ID gives 15 minutes): {command}',
-              aadsts=(70019,), oauth=(('expired_token', None),)),
+              aadsts=(70019, 70020), oauth=(('expired_token', None),)),
     ErrorKind('device_code_invalid', 'Entra ID did not recognise the device code.',
               'Run the sign-in again; if it happens again, check that no proxy between the controller and Entra ID alters '
               'requests: {command}',
@@ -122,7 +122,7 @@ ERROR_KINDS = (
               'Add a federated credential to the app registration whose issuer, subject and audience (api://AzureADTokenExchange) '
               'equal those of the token in client_assertion_file (the error description shows the ones presented), or fix the '
               'workload that writes that file.',
-              aadsts=(700211, 700212, 700213, 70021)),
+              aadsts=(700211, 700212, 700213, 70021, 7002131, 7002137, 7002138)),
     ErrorKind('invalid_federated_token', 'The federated token in client_assertion_file was refused: it has expired or is not yet '
               'valid, is malformed or wrongly signed, was issued by Entra ID itself, or Entra ID could not fetch its issuer\'s keys.',
               'Make the workload write a fresh token to client_assertion_file (it is read at every sign-in: Kubernetes and AWX '
@@ -135,7 +135,7 @@ ERROR_KINDS = (
               aadsts=(70011, 28000, 28003, 500011, 650057, 1002012), oauth=(('invalid_scope', None),)),
     ErrorKind('tenant_not_found', 'The tenant was not found.',
               'Check the tenant ID or domain, and that cloud / authority_host matches the cloud the tenant lives in.',
-              aadsts=(90002, 50128, 50059, 90072)),
+              aadsts=(90002, 50128, 50059, 90072, 90038)),
     ErrorKind('unsupported_account', 'The account is a personal Microsoft account or its domain is unknown to Entra ID; '
               'the username/password flow supports work or school accounts only.',
               'Use a work or school account of the tenant.',
