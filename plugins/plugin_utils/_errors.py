@@ -176,6 +176,7 @@ _BY_AADSTS = {code: kind for kind in ERROR_KINDS for code in kind.aadsts}
 _APP_FLOW_AADSTS = {code: kind.name for kind in ERROR_KINDS for code in kind.app_aadsts}
 _ASSERTION_AADSTS = {**_APP_FLOW_AADSTS, **{code: kind.name for kind in ERROR_KINDS for code in kind.assertion_aadsts}}
 _AADSTS_RE = re.compile(r'AADSTS(\d+)')
+_TRACE_RE = re.compile(r'\s+Trace ID:')
 
 
 @dataclass
@@ -310,8 +311,9 @@ def from_response_body(body: dict, status: int | None = None, detail: str = '', 
     """Build the error from an OAuth error body (msal's result dict or a raw Entra answer)."""
     code = main_aadsts(body, app_flow)
     description = str(body.get('error_description') or '')
-    # Entra appends trace/correlation/timestamp lines; they are returned separately.
-    description = _text(description.split('\r\n', maxsplit=1)[0].split('\n', maxsplit=1)[0])
+    # Entra appends trace/correlation/timestamp lines (some proxies and SDKs join them into the first line);
+    # they are returned separately.
+    description = _text(_TRACE_RE.split(description.split('\r\n', maxsplit=1)[0].split('\n', maxsplit=1)[0], maxsplit=1)[0])
     error, suberror = _text(body.get('error'), 100), _text(body.get('suberror'), 100)
     return EntraTokenError(
         kind=classify(code, error, suberror, status, app_flow),

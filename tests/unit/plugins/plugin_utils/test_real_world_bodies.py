@@ -296,6 +296,7 @@ def test_real_body_message_names_the_code_and_what_to_do_on_one_line(body, statu
     for field in ('description', 'error', 'suberror', 'correlation_id', 'trace_id', 'timestamp'):
         value = error.as_dict()[field]
         assert value is None or ('\n' not in value and '\r' not in value)
+    assert 'Trace ID' not in (error.description or '')
 
 
 def test_no_body_quotes_a_secret():
