@@ -279,8 +279,8 @@ error:
           V(public_client_required) (AADSTS 7000218): The application is not allowed to use public client flows. Retryable: no. What to do: Turn on
           'Allow public client flows' (Authentication blade; allowPublicClient=true in the manifest) of the app registration.
         - >-
-          V(invalid_client_secret) (AADSTS 7000215): The client secret is wrong. Retryable: no. What to do: Use the secret's Value (not its Secret ID)
-          from Certificates & secrets of the app registration, for the right client_id.
+          V(invalid_client_secret) (AADSTS 7000215, 50012 (client secret)): The client secret is wrong. Retryable: no. What to do: Use the secret's
+          Value (not its Secret ID) from Certificates & secrets of the app registration, for the right client_id.
         - >-
           V(client_secret_expired) (AADSTS 7000222): The client secret has expired. Retryable: no. What to do: Create a new client secret on the app
           registration (Certificates & secrets) and update client_secret; or move to a certificate or a federated credential, which need no rotation

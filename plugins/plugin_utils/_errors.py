@@ -27,9 +27,11 @@ class ErrorKind:
     # (error, suberror) pairs used when no AADSTS code is known; None matches anything.
     oauth: tuple = ()
     # AADSTS codes that mean this kind only for a service principal (a user's sign-in means something else by them),
-    # and those that mean it only when the service principal sent a federated token (client_assertion_file).
+    # and those that mean it only when the service principal sent a federated token (client_assertion_file),
+    # or a client secret.
     app_aadsts: tuple = ()
     assertion_aadsts: tuple = ()
+    secret_aadsts: tuple = ()
 
 
 # The command that signs a person in by device code; {command} in a mitigation is replaced by the one
@@ -107,7 +109,7 @@ ERROR_KINDS = (
               aadsts=(7000218,)),
     ErrorKind('invalid_client_secret', 'The client secret is wrong.',
               "Use the secret's Value (not its Secret ID) from Certificates & secrets of the app registration, for the right client_id.",
-              aadsts=(7000215,)),
+              aadsts=(7000215,), secret_aadsts=(50012,)),
     ErrorKind('client_secret_expired', 'The client secret has expired.',
               'Create a new client secret on the app registration (Certificates & secrets) and update client_secret; '
               'or move to a certificate or a federated credential, which need no rotation of a stored secret.',
@@ -175,6 +177,8 @@ _BY_AADSTS = {code: kind for kind in ERROR_KINDS for code in kind.aadsts}
 # which for a federated token means the workload's token file has expired.
 _APP_FLOW_AADSTS = {code: kind.name for kind in ERROR_KINDS for code in kind.app_aadsts}
 _ASSERTION_AADSTS = {**_APP_FLOW_AADSTS, **{code: kind.name for kind in ERROR_KINDS for code in kind.assertion_aadsts}}
+# The older answer to a wrong client secret: 'AADSTS70002: Error validating credentials. AADSTS50012: Invalid client secret is provided.'
+_SECRET_AADSTS = {**_APP_FLOW_AADSTS, **{code: kind.name for kind in ERROR_KINDS for code in kind.secret_aadsts}}
 _AADSTS_RE = re.compile(r'AADSTS(\d+)')
 _TRACE_RE = re.compile(r'\s+Trace ID:')
 
@@ -249,7 +253,7 @@ def _credential_specific(app_flow) -> dict:
     service principal, or the credential a service principal sent (``client_assertion``...)."""
     if not app_flow:
         return {}
-    return _ASSERTION_AADSTS if app_flow == 'client_assertion' else _APP_FLOW_AADSTS
+    return {'client_assertion': _ASSERTION_AADSTS, 'client_secret': _SECRET_AADSTS}.get(app_flow, _APP_FLOW_AADSTS)
 
 
 def classify(aadsts=None, error=None, suberror=None, status=None, app_flow=False) -> str:
@@ -333,7 +337,8 @@ def kind_codes(kind: ErrorKind) -> str:
     """The AADSTS codes of a kind, those that depend on the credential sent marked as such ('' when none)."""
     return ', '.join([str(code) for code in kind.aadsts]
                      + ['%d (service principal)' % code for code in kind.app_aadsts]
-                     + ['%d (federated token)' % code for code in kind.assertion_aadsts])
+                     + ['%d (federated token)' % code for code in kind.assertion_aadsts]
+                     + ['%d (client secret)' % code for code in kind.secret_aadsts])
 
 
 def describe_kind(kind: ErrorKind) -> str:

@@ -176,6 +176,12 @@ BODIES = [
         'error_codes': [7000215], 'timestamp': '2023-02-20 07:21:29Z', 'trace_id': '6bad8289-db4a-49da-8609-0848d8d71700',
         'correlation_id': '63b8bb61-5ca6-4ae3-8224-15a4de11cd87',
         'error_uri': 'https://login.microsoftonline.com/error?code=7000215'}, 401, 'client_secret', 'invalid_client_secret', 7000215),
+    # https://github.com/sjkp/letsencrypt-siteextension/issues/117 (ADAL, v1 endpoint, 2017): the older code for a wrong secret.
+    ('70002-50012-old-secret', {
+        'error': 'invalid_client',
+        'error_description': described('AADSTS70002: Error validating credentials. AADSTS50012: Invalid client secret is provided.',
+                                       'f8002e35-8e39-4dce-a889-96498b8f0d00', '96cd5114-2f15-4cc4-89fd-8d110359777a',
+                                       '2017-04-02 12:10:31Z')}, 401, 'client_secret', 'invalid_client_secret', 50012),
     # https://github.com/vcheckzen/FODI/issues/23 (2020).
     ('7000222-secret-expired', {
         'error': 'invalid_client',
