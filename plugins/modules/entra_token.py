@@ -235,12 +235,12 @@ error:
           consent for these scopes on the app registration (API permissions > Grant admin consent); the username/password flow cannot show a consent
           prompt.
         - >-
-          V(conditional_access_blocked) (AADSTS 53003, 53000, 53001, 53002, 530032, 530003, 53011): A Conditional Access policy blocked the sign-in.
-          Retryable: no. What to do: Ask an administrator for a policy exception for this account (or workload identity) and app, or use a flow the
-          policy allows (the sign-in logs show the policy by correlation id).
+          V(conditional_access_blocked) (AADSTS 53003, 53000, 53001, 53002, 530032, 530003, 53011, 530084): A Conditional Access policy blocked the
+          sign-in. Retryable: no. What to do: Ask an administrator for a policy exception for this account (or workload identity) and app, or use a
+          flow the policy allows (the sign-in logs show the policy by correlation id).
         - >-
-          V(account_locked) (AADSTS 50053): The account is locked, usually after too many wrong passwords. Retryable: no. What to do: Wait for the
-          lockout to end or ask an administrator to unlock it; fix the stored password first.
+          V(account_locked) (AADSTS 50053, 500532): The account is locked, usually after too many wrong passwords. Retryable: no. What to do: Wait for
+          the lockout to end or ask an administrator to unlock it; fix the stored password first.
         - >-
           V(account_disabled) (AADSTS 50057): The account is disabled. Retryable: no. What to do: Ask an administrator to enable the account
           (accountEnabled) or use another account.
@@ -256,9 +256,9 @@ error:
           signed in as the account named by username: ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e client_id=<client_id> -e
           username=<username>
         - >-
-          V(device_code_expired) (AADSTS 70019): The device code expired before anyone signed in with it. Retryable: no. What to do: Run the sign-in
-          again and enter the new code before it expires (Entra ID gives 15 minutes): ansible-playbook identity.entra.sign_in -e tenant=<tenant> -e
-          client_id=<client_id> -e username=<username>
+          V(device_code_expired) (AADSTS 70019, 70020): The device code expired before anyone signed in with it. Retryable: no. What to do: Run the
+          sign-in again and enter the new code before it expires (Entra ID gives 15 minutes): ansible-playbook identity.entra.sign_in -e
+          tenant=<tenant> -e client_id=<client_id> -e username=<username>
         - >-
           V(device_code_invalid) (AADSTS 70018): Entra ID did not recognise the device code. Retryable: no. What to do: Run the sign-in again; if it
           happens again, check that no proxy between the controller and Entra ID alters requests: ansible-playbook identity.entra.sign_in -e
@@ -279,8 +279,8 @@ error:
           V(public_client_required) (AADSTS 7000218): The application is not allowed to use public client flows. Retryable: no. What to do: Turn on
           'Allow public client flows' (Authentication blade; allowPublicClient=true in the manifest) of the app registration.
         - >-
-          V(invalid_client_secret) (AADSTS 7000215): The client secret is wrong. Retryable: no. What to do: Use the secret's Value (not its Secret ID)
-          from Certificates & secrets of the app registration, for the right client_id.
+          V(invalid_client_secret) (AADSTS 7000215, 50012 (client secret)): The client secret is wrong. Retryable: no. What to do: Use the secret's
+          Value (not its Secret ID) from Certificates & secrets of the app registration, for the right client_id.
         - >-
           V(client_secret_expired) (AADSTS 7000222): The client secret has expired. Retryable: no. What to do: Create a new client secret on the app
           registration (Certificates & secrets) and update client_secret; or move to a certificate or a federated credential, which need no rotation
@@ -291,10 +291,10 @@ error:
           certificate (public part) to the app registration (Certificates & secrets) or renew it, check that client_certificate_path holds the private
           key of that certificate, and that the controller clock is right.
         - >-
-          V(federated_credential_mismatch) (AADSTS 700211, 700212, 700213, 70021): The federated token does not match any federated credential of the
-          application (issuer, subject or audience). Retryable: no. What to do: Add a federated credential to the app registration whose issuer,
-          subject and audience (api://AzureADTokenExchange) equal those of the token in client_assertion_file (the error description shows the ones
-          presented), or fix the workload that writes that file.
+          V(federated_credential_mismatch) (AADSTS 700211, 700212, 700213, 70021, 7002131, 7002137, 7002138): The federated token does not match any
+          federated credential of the application (issuer, subject or audience). Retryable: no. What to do: Add a federated credential to the app
+          registration whose issuer, subject and audience (api://AzureADTokenExchange) equal those of the token in client_assertion_file (the error
+          description shows the ones presented), or fix the workload that writes that file.
         - >-
           V(invalid_federated_token) (AADSTS 700222, 50166, 90061, 700024 (federated token), 50027 (federated token), 50012 (federated token)): The
           federated token in client_assertion_file was refused: it has expired or is not yet valid, is malformed or wrongly signed, was issued by
@@ -306,8 +306,8 @@ error:
           Retryable: no. What to do: Request scopes of one resource per token, e.g. ['https://graph.microsoft.com/.default'] (a service principal can
           only ask for <resource>/.default), and check their spelling.
         - >-
-          V(tenant_not_found) (AADSTS 90002, 50128, 50059, 90072): The tenant was not found. Retryable: no. What to do: Check the tenant ID or domain,
-          and that cloud / authority_host matches the cloud the tenant lives in.
+          V(tenant_not_found) (AADSTS 90002, 50128, 50059, 90072, 90038): The tenant was not found. Retryable: no. What to do: Check the tenant ID or
+          domain, and that cloud / authority_host matches the cloud the tenant lives in.
         - >-
           V(unsupported_account) (AADSTS 500200, 50107): The account is a personal Microsoft account or its domain is unknown to Entra ID; the
           username/password flow supports work or school accounts only. Retryable: no. What to do: Use a work or school account of the tenant.

@@ -27,9 +27,11 @@ class ErrorKind:
     # (error, suberror) pairs used when no AADSTS code is known; None matches anything.
     oauth: tuple = ()
     # AADSTS codes that mean this kind only for a service principal (a user's sign-in means something else by them),
-    # and those that mean it only when the service principal sent a federated token (client_assertion_file).
+    # and those that mean it only when the service principal sent a federated token (client_assertion_file),
+    # or a client secret.
     app_aadsts: tuple = ()
     assertion_aadsts: tuple = ()
+    secret_aadsts: tuple = ()
 
 
 # The command that signs a person in by device code; {command} in a mitigation is replaced by the one
@@ -68,10 +70,10 @@ ERROR_KINDS = (
     ErrorKind('conditional_access_blocked', 'A Conditional Access policy blocked the sign-in.',
               'Ask an administrator for a policy exception for this account (or workload identity) and app, or use a flow the policy '
               'allows (the sign-in logs show the policy by correlation id).',
-              aadsts=(53003, 53000, 53001, 53002, 530032, 530003, 53011), oauth=(('interaction_required', 'message_only'),)),
+              aadsts=(53003, 53000, 53001, 53002, 530032, 530003, 53011, 530084), oauth=(('interaction_required', 'message_only'),)),
     ErrorKind('account_locked', 'The account is locked, usually after too many wrong passwords.',
               'Wait for the lockout to end or ask an administrator to unlock it; fix the stored password first.',
-              aadsts=(50053,)),
+              aadsts=(50053, 500532)),
     ErrorKind('account_disabled', 'The account is disabled.',
               'Ask an administrator to enable the account (accountEnabled) or use another account.',
               aadsts=(50057,)),
@@ -86,7 +88,7 @@ ERROR_KINDS = (
               oauth=(('authorization_declined', None),)),
     ErrorKind('device_code_expired', 'The device code expired before anyone signed in with it.',
               'Run the sign-in again and enter the new code before it expires (Entra ID gives 15 minutes): {command}',
-              aadsts=(70019,), oauth=(('expired_token', None),)),
+              aadsts=(70019, 70020), oauth=(('expired_token', None),)),
     ErrorKind('device_code_invalid', 'Entra ID did not recognise the device code.',
               'Run the sign-in again; if it happens again, check that no proxy between the controller and Entra ID alters '
               'requests: {command}',
@@ -107,7 +109,7 @@ ERROR_KINDS = (
               aadsts=(7000218,)),
     ErrorKind('invalid_client_secret', 'The client secret is wrong.',
               "Use the secret's Value (not its Secret ID) from Certificates & secrets of the app registration, for the right client_id.",
-              aadsts=(7000215,)),
+              aadsts=(7000215,), secret_aadsts=(50012,)),
     ErrorKind('client_secret_expired', 'The client secret has expired.',
               'Create a new client secret on the app registration (Certificates & secrets) and update client_secret; '
               'or move to a certificate or a federated credential, which need no rotation of a stored secret.',
@@ -122,7 +124,7 @@ ERROR_KINDS = (
               'Add a federated credential to the app registration whose issuer, subject and audience (api://AzureADTokenExchange) '
               'equal those of the token in client_assertion_file (the error description shows the ones presented), or fix the '
               'workload that writes that file.',
-              aadsts=(700211, 700212, 700213, 70021)),
+              aadsts=(700211, 700212, 700213, 70021, 7002131, 7002137, 7002138)),
     ErrorKind('invalid_federated_token', 'The federated token in client_assertion_file was refused: it has expired or is not yet '
               'valid, is malformed or wrongly signed, was issued by Entra ID itself, or Entra ID could not fetch its issuer\'s keys.',
               'Make the workload write a fresh token to client_assertion_file (it is read at every sign-in: Kubernetes and AWX '
@@ -135,7 +137,7 @@ ERROR_KINDS = (
               aadsts=(70011, 28000, 28003, 500011, 650057, 1002012), oauth=(('invalid_scope', None),)),
     ErrorKind('tenant_not_found', 'The tenant was not found.',
               'Check the tenant ID or domain, and that cloud / authority_host matches the cloud the tenant lives in.',
-              aadsts=(90002, 50128, 50059, 90072)),
+              aadsts=(90002, 50128, 50059, 90072, 90038)),
     ErrorKind('unsupported_account', 'The account is a personal Microsoft account or its domain is unknown to Entra ID; '
               'the username/password flow supports work or school accounts only.',
               'Use a work or school account of the tenant.',
@@ -175,7 +177,10 @@ _BY_AADSTS = {code: kind for kind in ERROR_KINDS for code in kind.aadsts}
 # which for a federated token means the workload's token file has expired.
 _APP_FLOW_AADSTS = {code: kind.name for kind in ERROR_KINDS for code in kind.app_aadsts}
 _ASSERTION_AADSTS = {**_APP_FLOW_AADSTS, **{code: kind.name for kind in ERROR_KINDS for code in kind.assertion_aadsts}}
+# The older answer to a wrong client secret: 'AADSTS70002: Error validating credentials. AADSTS50012: Invalid client secret is provided.'
+_SECRET_AADSTS = {**_APP_FLOW_AADSTS, **{code: kind.name for kind in ERROR_KINDS for code in kind.secret_aadsts}}
 _AADSTS_RE = re.compile(r'AADSTS(\d+)')
+_TRACE_RE = re.compile(r'\s+Trace ID:')
 
 
 @dataclass
@@ -248,7 +253,7 @@ def _credential_specific(app_flow) -> dict:
     service principal, or the credential a service principal sent (``client_assertion``...)."""
     if not app_flow:
         return {}
-    return _ASSERTION_AADSTS if app_flow == 'client_assertion' else _APP_FLOW_AADSTS
+    return {'client_assertion': _ASSERTION_AADSTS, 'client_secret': _SECRET_AADSTS}.get(app_flow, _APP_FLOW_AADSTS)
 
 
 def classify(aadsts=None, error=None, suberror=None, status=None, app_flow=False) -> str:
@@ -310,8 +315,9 @@ def from_response_body(body: dict, status: int | None = None, detail: str = '', 
     """Build the error from an OAuth error body (msal's result dict or a raw Entra answer)."""
     code = main_aadsts(body, app_flow)
     description = str(body.get('error_description') or '')
-    # Entra appends trace/correlation/timestamp lines; they are returned separately.
-    description = _text(description.split('\r\n', maxsplit=1)[0].split('\n', maxsplit=1)[0])
+    # Entra appends trace/correlation/timestamp lines (some proxies and SDKs join them into the first line);
+    # they are returned separately.
+    description = _text(_TRACE_RE.split(description.split('\r\n', maxsplit=1)[0].split('\n', maxsplit=1)[0], maxsplit=1)[0])
     error, suberror = _text(body.get('error'), 100), _text(body.get('suberror'), 100)
     return EntraTokenError(
         kind=classify(code, error, suberror, status, app_flow),
@@ -331,7 +337,8 @@ def kind_codes(kind: ErrorKind) -> str:
     """The AADSTS codes of a kind, those that depend on the credential sent marked as such ('' when none)."""
     return ', '.join([str(code) for code in kind.aadsts]
                      + ['%d (service principal)' % code for code in kind.app_aadsts]
-                     + ['%d (federated token)' % code for code in kind.assertion_aadsts])
+                     + ['%d (federated token)' % code for code in kind.assertion_aadsts]
+                     + ['%d (client secret)' % code for code in kind.secret_aadsts])
 
 
 def describe_kind(kind: ErrorKind) -> str:
