@@ -279,6 +279,11 @@ error:
           V(public_client_required) (AADSTS 7000218): The application is not allowed to use public client flows. Retryable: no. What to do: Turn on
           'Allow public client flows' (Authentication blade; allowPublicClient=true in the manifest) of the app registration.
         - >-
+          V(confidential_client_required) (AADSTS 700025): Entra ID treats the application as a public client, which may not present a client secret,
+          certificate or federated token. Retryable: no. What to do: A service principal needs a confidential application: use an app registration
+          with the Web platform (or no platform) and 'Allow public client flows' set to No (Authentication blade); an app whose redirect URIs are all
+          'Mobile and desktop applications' is public. Keep the public app of the user sign-ins (device code, username/password) apart.
+        - >-
           V(invalid_client_secret) (AADSTS 7000215, 50012 (client secret)): The client secret is wrong. Retryable: no. What to do: Use the secret's
           Value (not its Secret ID) from Certificates & secrets of the app registration, for the right client_id.
         - >-

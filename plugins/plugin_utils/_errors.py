@@ -107,6 +107,12 @@ ERROR_KINDS = (
     ErrorKind('public_client_required', 'The application is not allowed to use public client flows.',
               "Turn on 'Allow public client flows' (Authentication blade; allowPublicClient=true in the manifest) of the app registration.",
               aadsts=(7000218,)),
+    ErrorKind('confidential_client_required', 'Entra ID treats the application as a public client, which may not present a client '
+              'secret, certificate or federated token.',
+              "A service principal needs a confidential application: use an app registration with the Web platform (or no platform) "
+              "and 'Allow public client flows' set to No (Authentication blade); an app whose redirect URIs are all 'Mobile and "
+              "desktop applications' is public. Keep the public app of the user sign-ins (device code, username/password) apart.",
+              aadsts=(700025,)),
     ErrorKind('invalid_client_secret', 'The client secret is wrong.',
               "Use the secret's Value (not its Secret ID) from Certificates & secrets of the app registration, for the right client_id.",
               aadsts=(7000215,), secret_aadsts=(50012,)),

@@ -215,7 +215,8 @@ def test_contract_kinds_present():
     contract = ('invalid_argument password_required sign_in_required tenant_endpoint_required invalid_credentials user_not_found '
                 'mfa_required consent_required conditional_access_blocked account_locked account_disabled password_expired '
                 'interaction_required device_code_declined device_code_expired device_code_invalid sign_in_timeout app_not_found '
-                'app_disabled public_client_required invalid_client_secret client_secret_expired invalid_client_certificate '
+                'app_disabled public_client_required confidential_client_required invalid_client_secret client_secret_expired '
+                'invalid_client_certificate '
                 'federated_credential_mismatch invalid_federated_token invalid_scope tenant_not_found unsupported_account federated_sign_in_failed '
                 'refresh_token_expired throttled service_unavailable network_error tls_error invalid_response cache_error unknown').split()
     assert [kind.name for kind in errors.ERROR_KINDS] == contract

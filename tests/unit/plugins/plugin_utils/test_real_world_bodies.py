@@ -280,6 +280,18 @@ BODIES = [
                              'presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation Trace '
                              'ID: abaca795-4264-426b-9264-2f398f162d00 Correlation ID: 897c1685-8ea8-4dc0-a858-1210c5c483ae '
                              'Timestamp: 2026-02-04 03:51:39Z'}, 401, 'client_assertion', 'federated_credential_mismatch', 7002131),
+    # https://github.com/harishkrupo/oauth2ms/issues/19 (2022): a secret sent for an app Entra treats as a public client.
+    ('700025-public-client-secret', {
+        'error': 'invalid_client',
+        'error_description': "AADSTS700025: Client is public so neither 'client_assertion' nor 'client_secret' should be "
+                             'presented.'}, 401, 'client_secret', 'confidential_client_required', 700025),
+    # https://github.com/MicrosoftDocs/azure-docs/issues/96567 (2022): the same, with the tab-indented trace lines.
+    ('700025-tabs', {
+        'error': 'invalid_client',
+        'error_description': "AADSTS700025: Client is public so neither 'client_assertion' nor 'client_secret' should be "
+                             'presented.\r\n\tTrace ID: abdc4945-8a1c-4f70-b891-1c6f69207b00\r\n\tCorrelation ID: '
+                             '8284c2d3-f550-492c-8423-259b3982415e\r\n\tTimestamp: 2022-07-29 12:41:44Z'},
+     401, 'client_certificate', 'confidential_client_required', 700025),
 ]
 
 
