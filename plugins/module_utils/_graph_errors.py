@@ -141,7 +141,7 @@ def parse_error(status, headers=None, body=None):
         error['details'] = [dict((k, d.get(k)) for k in ('code', 'message', 'target') if k in d)
                             for d in details if isinstance(d, dict)]
     if error['code'] is None:
-        error['code'] = 'http_%s' % status
+        error['code'] = 'http_%s' % status if status is not None else 'invalid_response'
     if status in (401, 403):
         error['claims_challenge'] = 'insufficient_claims' in str(headers.get('www-authenticate') or '')
     if error.get('claims_challenge'):

@@ -90,6 +90,12 @@ def test_non_graph_bodies(status, body, code, retryable):
     assert str(status) in error['message']
 
 
+def test_an_answer_without_a_status_is_an_invalid_response_not_http_none():
+    """A $batch item with no status (a broken answer): a code the user can branch on, whatever the body."""
+    for body in (b'{"error": {"code": "", "message": "x"}}', b'{"error": {"message": "x"}}', b'<html/>', None):
+        assert parse_error(None, {}, body)['code'] == 'invalid_response', body
+
+
 def test_long_messages_are_clipped():
     body = {"error": {"code": "BadRequest", "message": "x" * 5000}}
     assert len(parse_error(400, {}, body)['message']) < 600
