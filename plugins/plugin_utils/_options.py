@@ -586,12 +586,12 @@ def from_lookup(keywords: dict, variables: dict, configured) -> TokenRequest:
                     value, source = found
                     if OPTION_SPEC[name][0] == 'path' and os.path.isfile(source):
                         # Ansible resolved a relative path against the directory of ansible.cfg: check it as written.
-                        value = _ini_value(source, name, value)
+                        value = ini_value(source, name, value)
                 raw[name], origins[name] = value, (DEFAULT if value is None else VARIABLE)
     return _remember(key, raw, _validate(raw, origins))
 
 
-def _ini_value(path: str, name: str, resolved):
+def ini_value(path: str, name: str, resolved):
     """An option of the [entra] section of an ansible.cfg, as written there (``resolved`` if unreadable).
 
     Read as Ansible's configuration reads it: an inline '; comment' is not part of the value, quotes are removed.

@@ -20,7 +20,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from ansible_collections.identity.entra.plugins.module_utils import _graph_task as core
 from ansible_collections.identity.entra.plugins.module_utils._graph_client import GraphClient
+from ansible_collections.identity.entra.plugins.module_utils._graph_options import argument_spec
 from ansible_collections.identity.entra.plugins.module_utils._graph_url import GraphTarget
 
 TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2dyYXBoLm1pY3Jvc29mdC5jb20ifQ.c2lnbmF0dXJl'
@@ -171,3 +173,19 @@ def make_client(fake_graph, sleeper):
 def graph_error():
     """``graph_error(code, message, **ids)``: a Graph error body."""
     return graph_error_body
+
+
+@pytest.fixture
+def run_task(fake_graph, sleeper):
+    """``run_task(token, check_mode=False, **params)``: graph_request's core over ``fake_graph``; the token is in no result."""
+
+    def factory(target, token, **kwargs):
+        return GraphClient(target, token, sleep=sleeper, rand=lambda: 1.0, opener=fake_graph, **kwargs)
+
+    def go(token, check_mode=False, **kwargs):
+        params = dict((name, spec.get('default')) for name, spec in argument_spec().items())
+        params.update(kwargs, token=token)
+        result = core.run(params, check_mode=check_mode, client_factory=factory)
+        assert token not in json.dumps(result)
+        return result
+    return go

@@ -15,9 +15,6 @@ import json
 
 import pytest
 
-from ansible_collections.identity.entra.plugins.module_utils import _graph_task as core
-from ansible_collections.identity.entra.plugins.module_utils._graph_client import GraphClient
-from ansible_collections.identity.entra.plugins.module_utils._graph_options import argument_spec
 
 TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJzY3AiOiJVc2VyLlJlYWQiLCJpZHR5cCI6InVzZXIifQ.cmVhbC13b3JsZC1zaWc'
 APP_TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJpZHR5cCI6ImFwcCIsInJvbGVzIjpbIlVzZXIuUmVhZC5BbGwiXX0.YXBwLXNpZw'
@@ -174,20 +171,10 @@ BATCH_DOC_REQUESTS = [
 ]
 
 
-def params(**kwargs):
-    base = dict((name, spec.get('default')) for name, spec in argument_spec().items())
-    base.update(token=TOKEN)
-    base.update(kwargs)
-    return base
-
-
 @pytest.fixture
-def run(fake_graph, sleeper):
-    def factory(target, token, **kwargs):
-        return GraphClient(target, token, sleep=sleeper, rand=lambda: 1.0, opener=fake_graph, **kwargs)
-
+def run(run_task):
     def go(**kwargs):
-        result = core.run(params(**kwargs), client_factory=factory)
+        result = run_task(kwargs.pop('token', TOKEN), **kwargs)
         text = json.dumps(result)
         assert TOKEN not in text and APP_TOKEN not in text
         for key in ('msg',):

@@ -11,8 +11,6 @@ import json
 import pytest
 
 from ansible_collections.identity.entra.plugins.module_utils import _graph_task as core
-from ansible_collections.identity.entra.plugins.module_utils._graph_client import GraphClient
-from ansible_collections.identity.entra.plugins.module_utils._graph_options import argument_spec
 
 TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJzZWNyZXQiOnRydWV9.c2VjcmV0LXNpZ25hdHVyZQ'
 JSON = {'Content-Type': 'application/json'}
@@ -32,22 +30,10 @@ ME_APP_ONLY = (400, JSON, {'error': {'code': 'BadRequest', 'message': '/me reque
                                      'innerError': {'request-id': 'r-me', 'date': '2024-05-01T10:00:00'}}})
 
 
-def params(**kwargs):
-    base = dict((name, spec.get('default')) for name, spec in argument_spec().items())
-    base.update(token=TOKEN)
-    base.update(kwargs)
-    return base
-
-
 @pytest.fixture
-def run(fake_graph, sleeper):
-    def factory(target, token, **kwargs):
-        return GraphClient(target, token, sleep=sleeper, rand=lambda: 1.0, opener=fake_graph, **kwargs)
-
+def run(run_task):
     def go(check_mode=False, **kwargs):
-        result = core.run(params(**kwargs), check_mode=check_mode, client_factory=factory)
-        assert TOKEN not in json.dumps(result)
-        return result
+        return run_task(kwargs.pop('token', TOKEN), check_mode=check_mode, **kwargs)
     return go
 
 

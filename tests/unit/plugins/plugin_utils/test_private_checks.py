@@ -15,7 +15,6 @@ from ansible_collections.identity.entra.plugins.plugin_utils import _private_che
 from ansible_collections.identity.entra.tests.unit.plugins.plugin_utils.cache_helpers import (
     NOBODY,
     chown_tree,
-    make_removable,
     needs_root,
     refusal,
     run_unprivileged,
@@ -23,12 +22,6 @@ from ansible_collections.identity.entra.tests.unit.plugins.plugin_utils.cache_he
 )
 
 WHAT = 'token cache directory'
-
-
-@pytest.fixture
-def base(tmp_path):
-    yield tmp_path
-    make_removable(str(tmp_path))
 
 
 # -- check_private_directory ---------------------------------------------------------------

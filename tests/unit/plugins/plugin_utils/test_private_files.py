@@ -16,7 +16,6 @@ from ansible_collections.identity.entra.plugins.plugin_utils._private_files impo
 from ansible_collections.identity.entra.tests.unit.plugins.plugin_utils.cache_helpers import (
     NOBODY,
     chown_tree,
-    make_removable,
     mode_of,
     needs_root,
     refusal,
@@ -25,12 +24,6 @@ from ansible_collections.identity.entra.tests.unit.plugins.plugin_utils.cache_he
 )
 
 WHAT = 'token cache directory'
-
-
-@pytest.fixture
-def base(tmp_path):
-    yield tmp_path
-    make_removable(str(tmp_path))
 
 
 # -- ensure_private_directory ----------------------------------------------------------------

@@ -2,6 +2,8 @@
 # Sourced by the target's scripts: the integration config's values, and the person of a
 # device-code sign-in (device_code_person.py) bound to the emulator. Needs CONFIG and PYTHON.
 
+set -euo pipefail  # the scripts that source this file set it too; here for any other
+
 # config NAME: the value of NAME in the integration config
 config() {
     "$PYTHON" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))[sys.argv[2]])' "$CONFIG" "$1"
